@@ -1,0 +1,38 @@
+"""What every command shares: the config, loaded once, with errors shown as file:line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cached_property
+from typing import Any
+
+import click
+
+from ..config import ConfigError, Settings, find_config, load_config
+
+
+class CliContext:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        path = find_config(self.config_path)
+        try:
+            return load_config(path)
+        except ConfigError as err:
+            fail(str(err))
+
+
+def fail(message: str, code: int = 2) -> Any:
+    """Print an error for a person (no traceback) and exit with `code`."""
+    click.echo(f"yamori: {message}", err=True)
+    sys.exit(code)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+
+
+pass_context = click.make_pass_decorator(CliContext)

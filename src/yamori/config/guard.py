@@ -1,0 +1,27 @@
+"""[guard]: the PostgreSQL access guard (issue: auth failures, classification, bans)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .types import Duration, Section
+
+
+class GuardSettings(Section):
+    enabled: bool = Field(True, description="run the guard when logs are found")
+    logs: list[str] = Field(
+        default_factory=lambda: ["/var/log/postgresql/postgresql-*.log*"],
+        description="files or globs; rotated names included",
+    )
+    log_format: Literal["auto", "stderr", "csvlog", "jsonlog"] = Field("auto", description="auto | stderr | csvlog | jsonlog")
+    log_line_prefix: str = Field("", description="default: read from the server when it can be, else Debian's '%m [%p] %q%u@%d '")
+    ban: bool = Field(False, description="report only until switched on")
+    max_failures: int = Field(5, ge=1, description="internet sources are banned after this many failures")
+    window: Duration = Field(600.0, description="... within this window")
+    ban_time: Duration = Field(3600.0, description="first ban length; repeat offenders get longer bans")
+    max_ban_time: Duration = Field(7 * 86400.0, description="longest ban")
+    set_size: int = Field(65536, ge=1, description="cap on banned addresses per family")
+    table: str = Field("yamori", description="nftables table (inet family) holding the ban sets")
+    backlog: Duration = Field(86400.0, description="on first start, read records up to this age")

@@ -1,0 +1,26 @@
+"""The root settings model: one section per table of yamori.toml."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .agent import AgentSettings
+from .alerts import AlertsSettings
+from .audit import AuditSettings
+from .guard import GuardSettings
+from .inventory import InventorySettings
+from .postgres import PostgresSettings
+from .probes import ProbesSettings
+from .store import StoreSettings
+from .types import Section
+
+
+class Settings(Section):
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    probes: ProbesSettings = Field(default_factory=ProbesSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    inventory: InventorySettings = Field(default_factory=InventorySettings)
+    guard: GuardSettings = Field(default_factory=GuardSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)

@@ -1,0 +1,61 @@
+"""The store interface: samples in, series out. SQLite is the default backend; a
+PostgreSQL backend (shared by several hosts) implements the same interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..records import Finding, Sample
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One step of a series: raw samples have min == max == avg == last and count 1."""
+
+    time: float
+    min: float
+    max: float
+    avg: float
+    last: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    metric: str
+    labels: dict[str, str]
+    unit: str
+    step: float            # seconds per point (0 = raw)
+    points: list[Point] = field(default_factory=list)
+
+
+class Store(ABC):
+    @abstractmethod
+    def write_samples(self, samples: Sequence[Sample]) -> None: ...
+
+    @abstractmethod
+    def write_findings(self, probe: str, findings: Sequence[Finding], time: float) -> None:
+        """Record the findings a probe reported at `time` (history of what was wrong)."""
+
+    @abstractmethod
+    def query(self, metric: str, since: float, until: float, step: float | None = None,
+              labels: dict[str, str] | None = None) -> list[Series]:
+        """Series of `metric` (optionally filtered by labels) between since and until.
+        step=None picks the coarsest resolution that still gives enough points."""
+
+    @abstractmethod
+    def metrics(self) -> list[tuple[str, dict[str, str], str]]:
+        """Every known series as (metric, labels, unit)."""
+
+    @abstractmethod
+    def latest(self) -> list[Sample]:
+        """The newest sample of every series (for /metrics and the status page)."""
+
+    @abstractmethod
+    def maintain(self, now: float) -> None:
+        """Roll raw samples up into coarser tables and drop what retention no longer keeps."""
+
+    @abstractmethod
+    def close(self) -> None: ...
