@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,9 @@ def parse_config(text: str, filename: str = DEFAULT_NAME) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        line = getattr(err, "lineno", None)
+        # Python 3.11's TOMLDecodeError keeps the position only in its text
+        position = re.search(r"\(at line (\d+), column \d+\)", str(err))
+        line = int(position.group(1)) if position else None
         message = str(err).split(" (at line")[0]
         raise ConfigError([ConfigProblem(filename, line, "", f"not valid TOML: {message}")]) from err
     try:

@@ -14,7 +14,9 @@ def _default_retention() -> dict[str, float]:
 
 
 class StoreSettings(Section):
-    backend: Literal["sqlite", "postgres"] = Field("sqlite", description="sqlite (embedded) or postgres (shared by several hosts)")
+    backend: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="sqlite (embedded) or postgres (shared by several hosts)"
+    )
     dsn: str = Field("", description="libpq conninfo for the postgres backend")
     retention: dict[str, Duration] = Field(
         default_factory=_default_retention,

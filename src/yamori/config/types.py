@@ -31,7 +31,7 @@ def format_duration(seconds: float) -> str:
         size = _UNITS[unit]
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{seconds}s"
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Install the Debian packages yamori needs when they are missing (as root), or say which are.
+#   venv: what `python3 -m venv` needs;  test: what the test suite starts for real.
+set -eu
+want=""
+need() { # need BINARY-OR-PATH PACKAGE
+    if [ -e "$1" ] || command -v "$1" >/dev/null 2>&1; then return 0; fi
+    want="$want $2"
+}
+case "${1:-test}" in
+venv)
+    python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
+    ;;
+test)
+    python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want="$want postgresql"
+    need pgpool pgpool2
+    need nft nftables
+    need ip iproute2
+    need keepalived keepalived
+    need mdadm mdadm
+    need named bind9
+    need nsupdate bind9-dnsutils
+    need /usr/lib/locale/ja_JP.utf8 locales-all
+    if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
+        [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
+    fi
+    ;;
+esac
+want=$(echo "$want" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/^ *//;s/ *$//')
+[ -z "$want" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: $want"
+    export DEBIAN_FRONTEND=noninteractive
+    # Debian starts services on install; the tests start their own instances instead.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $want >/dev/null
+else
+    echo "missing Debian packages (install as root): $want" >&2
+    echo "  sudo apt-get install --no-install-recommends $want" >&2
+    [ "${1:-test}" = venv ] && exit 1
+fi
+exit 0

@@ -1,0 +1,240 @@
+"""The agent: runs every probe on its interval (or at once when its source signals a change),
+stores what they measure, feeds the alert engine, and serves /metrics and /healthz.
+
+It decides nothing itself: probes read, the alert engine judges, notifiers deliver. One slow
+or failing probe only makes that probe UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .catalog import build_probes, build_services
+from .config import Settings
+from .probe import Probe, ProbeResult, run_probe
+from .records import Finding, Sample
+from .systemd import notify as sd_notify
+
+if TYPE_CHECKING:
+    from .alerts.engine import Alerting
+    from .store.base import Store
+
+log = logging.getLogger("yamori.agent")
+
+MAINTAIN_EVERY = 300.0  # seconds between store rollups/pruning
+
+
+@dataclass
+class AgentState:
+    """What the views (status page, /metrics, /healthz) read; written only by the agent."""
+
+    hostname: str
+    started: float
+    results: dict[str, ProbeResult] = field(default_factory=dict)
+    service_samples: dict[str, list[Sample]] = field(default_factory=dict)
+    listen: tuple[str, int] | None = None
+
+
+class Agent:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        hostname = settings.agent.hostname or socket.gethostname()
+        self.state = AgentState(hostname=hostname, started=clock())
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yamori-store")
+        self._stop = asyncio.Event()
+        self.reload_requested = False
+        self.store: Store | None = None
+        self.alerting: Alerting | None = None
+        self.ready = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        """SIGHUP: stop this run; the caller re-reads the config and starts again."""
+        self.reload_requested = True
+        self._stop.set()
+
+    async def run(self, *, install_signals: bool = True) -> None:
+        settings = self.settings
+        settings.agent.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = await self._in_writer(_open_store, settings)
+        self.alerting = _open_alerting(settings, self.state.hostname, self.clock)
+        probes = build_probes(settings)
+        services = build_services(settings)
+        if install_signals:
+            self._install_signals()
+        runner = await self._start_web()
+        log.info("agent started: %d probes (%s), %d services, listening on %s", len(probes),
+                 ", ".join(p.name for p in probes), len(services), self.state.listen)
+        if not self.alerting.delivery_status().configured:
+            log.warning("NO NOTIFIER IS CONFIGURED: alerts will not reach anyone. "
+                        "Set [alerts.email] to = [...] or [alerts.webhook] url in the config.")
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._probe_loop(p)) for p in probes]
+                tasks += [group.create_task(self._service(s)) for s in services]
+                tasks.append(group.create_task(self._maintain_loop()))
+                tasks.append(group.create_task(self.alerting.run()))
+                self.ready.set()
+                sd_notify("READY=1\nSTATUS=watching")
+                await self._stop.wait()
+                log.info("agent stopping")
+                for task in tasks:
+                    task.cancel()
+        finally:
+            sd_notify("STOPPING=1")
+            await runner.close()
+            self.alerting.close()
+            await self._in_writer(self.store.close)
+            self._writer.shutdown(wait=True)
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    async def _start_web(self) -> Any:
+        from .web.server import start_web
+
+        runner, listen = await start_web(self)
+        self.state.listen = listen
+        return runner
+
+    async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, func, *args)
+
+    # -- probes ------------------------------------------------------------------------
+    async def _probe_loop(self, probe: Probe) -> None:
+        wake = asyncio.Event()
+        watcher = None
+        events = probe.wake_events()
+        if events is not None:
+            watcher = asyncio.create_task(_forward_wakes(events, wake, probe.name))
+        try:
+            while True:
+                await self.handle(await run_probe(probe, self.clock))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(probe.interval):
+                        await wake.wait()
+                wake.clear()
+        finally:
+            if watcher:
+                watcher.cancel()
+
+    async def handle(self, result: ProbeResult) -> None:
+        """Store a probe result and let the alert engine judge it."""
+        self.state.results[result.name] = result
+        assert self.store is not None and self.alerting is not None
+        try:
+            await self._in_writer(_write_result, self.store, result)
+        except Exception:  # a full disk must not stop the alerting path
+            log.exception("store write failed for %s", result.name)
+        transitions = self.alerting.observe(result)
+        for change in transitions:
+            log.info("alert %s", change)
+        if result.state.value and result.reason:
+            log.debug("probe %s %s: %s", result.name, result.state.label, result.reason)
+
+    async def _maintain_loop(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTAIN_EVERY)
+            assert self.store is not None
+            try:
+                await self._in_writer(self.store.maintain, self.clock())
+            except Exception:
+                log.exception("store maintenance failed")
+
+    # -- services ----------------------------------------------------------------------
+    async def _service(self, service: Any) -> None:
+        sink = _AgentSink(self)
+        try:
+            await service.run(sink)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a broken service is reported, never fatal
+            log.exception("service %s stopped", service.name)
+            sink.state(service.name, [Finding("service.failed", _critical(), service.name,
+                                              f"the {service.name} service stopped: {err}",
+                                              "see the agent's log; restart the agent after fixing the cause")])
+
+
+class _AgentSink:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def samples(self, service: str, samples: list[Sample]) -> None:
+        now = self.agent.clock()
+        stamped = [s if s.time is not None else Sample(s.metric, s.value, s.labels, s.unit, now) for s in samples]
+        self.agent.state.service_samples[service] = stamped
+        store = self.agent.store
+        if store is not None:
+            self.agent._writer.submit(store.write_samples, stamped)
+
+    def event(self, service: str, finding: Finding) -> None:
+        if self.agent.alerting is not None:
+            self.agent.alerting.observe_event(service, finding)
+
+    def state(self, service: str, findings: list[Finding]) -> None:
+        if self.agent.alerting is not None:
+            self.agent.alerting.observe_state(service, findings)
+
+
+def _critical() -> Any:
+    from .records import Severity
+
+    return Severity.CRITICAL
+
+
+async def _forward_wakes(events: Any, wake: asyncio.Event, name: str) -> None:
+    try:
+        async for _ in events:
+            wake.set()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("change watcher for %s failed; falling back to the interval", name)
+
+
+def _open_store(settings: Settings) -> Store:
+    from .store import open_store
+
+    return open_store(settings)
+
+
+def _open_alerting(settings: Settings, hostname: str, clock: Callable[[], float]) -> Alerting:
+    from .alerts.engine import Alerting
+
+    return Alerting(settings.alerts, settings.agent.state_dir, hostname, clock=clock,
+                    default_rules=default_rules())
+
+
+def default_rules() -> list[Any]:
+    """Threshold rules the domains ship (e.g. disk 90%/95%), as RuleSettings."""
+    from .config.alerts import RuleSettings
+
+    rules: list[RuleSettings] = []
+    with contextlib.suppress(ImportError):
+        from .system.metrics import DEFAULT_RULES
+
+        rules.extend(RuleSettings.model_validate(rule) for rule in DEFAULT_RULES)
+    return rules
+
+
+def _write_result(store: Store, result: ProbeResult) -> None:
+    if result.samples:
+        store.write_samples(result.samples)
+    if result.findings:
+        store.write_findings(result.name, result.findings, result.started)

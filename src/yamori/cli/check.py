@@ -1,0 +1,57 @@
+"""`yamori check`: every probe once, Nagios-style exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+
+from ..records import Finding, Severity, State, worst_state
+from .context import CliContext, pass_context, print_json
+
+
+@click.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this probe (repeatable).")
+@pass_context
+def command(ctx: CliContext, as_json: bool, only: tuple[str, ...]) -> None:
+    """Run every probe once and print their states and findings.
+
+    Exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — usable from cron or as a
+    Nagios/Icinga plugin."""
+    from ..check import run_check
+
+    report = asyncio.run(run_check(ctx.settings, list(only)))
+    if as_json:
+        print_json(report.as_json())
+    else:
+        _print_table(report.as_json())
+    raise SystemExit(int(report.state))
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"yamori check: {data['state']}")
+    for column in ("probe", "state", "reason"):
+        table.add_column(column)
+    for probe in data["probes"]:
+        table.add_row(probe["name"], _styled(probe["state"]), probe["reason"], )
+    console.print(table)
+    for finding in data["findings"]:
+        style = {"critical": "bold red", "warning": "yellow"}.get(finding["severity"], "")
+        console.print(f"[{style}]{finding['severity'].upper()}[/] {finding['probe']} "
+                      f"{finding['subject']}: {finding['message']}", markup=True, highlight=False)
+        if finding["advice"]:
+            console.print(f"    → {finding['advice']}", highlight=False)
+
+
+def _styled(state: str) -> str:
+    style = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "dim"}[state]
+    return f"[{style}]{state}[/]"
+
+
+__all__ = ["Finding", "Severity", "State", "command", "worst_state"]

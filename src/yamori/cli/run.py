@@ -1,0 +1,55 @@
+"""`yamori run`: the agent in the foreground (what `make run` and the systemd unit start)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from ..config import ConfigError, Settings, find_config, load_config
+from .context import CliContext, pass_context
+
+log = logging.getLogger("yamori")
+
+
+@click.command("run")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]), help="Log verbosity (stderr).")
+@pass_context
+def command(ctx: CliContext, log_level: str) -> None:
+    """Run the agent: every probe on its interval, history in the store, alerts to the
+    configured notifiers, and /metrics, /healthz and a status page on [agent] listen.
+    Stops cleanly on SIGTERM or Ctrl-C; SIGHUP re-reads the config."""
+    settings = ctx.settings
+    from ..logs import configure_logging
+
+    configure_logging(log_level)
+    try:
+        asyncio.run(_serve(settings, ctx.config_path))
+    except OSError as err:
+        log.error("cannot start: %s", err)
+        sys.exit(2)
+
+
+async def _serve(settings: Settings, config_path: str | None) -> None:
+    from ..agent import Agent
+
+    while True:
+        agent = Agent(settings)
+        task = asyncio.create_task(agent.run())
+        ready = asyncio.create_task(agent.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if agent.state.listen and not task.done():
+            host, port = agent.state.listen
+            click.echo(f"yamori: agent running; status page http://{host}:{port}/ (metrics at /metrics)", err=True)
+        await task
+        ready.cancel()
+        if not agent.reload_requested:
+            return
+        try:
+            settings = load_config(find_config(config_path))
+            log.info("configuration reloaded")
+        except ConfigError as err:
+            log.error("configuration not reloaded, keeping the previous one:\n%s", err)
