@@ -30,6 +30,10 @@ class HwmonSettings(ProbeSettings):
 
 class SystemSettings(ProbeSettings):
     interval: Duration = Field(60.0, description="how often host metrics are read")
+    ignore_devices: list[str] = Field(
+        ["loop*", "ram*", "zram*", "fd*", "sr*"],
+        description="block devices not reported (shell patterns); partitions are always folded into their disk")
+    ignore_interfaces: list[str] = Field(["lo"], description="network interfaces not reported (shell patterns)")
 
 
 class ProbesSettings(Section):

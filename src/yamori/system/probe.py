@@ -1,0 +1,193 @@
+"""The system probe: CPU, load, memory, swap, filesystems, disk I/O, network, uptime, processes.
+
+psutil does the reading; rates come from the difference between this run's counters and the
+previous run's (the first run after start has no rates). The probe only measures: thresholds
+such as "disk 90% full" are alert rules (see `metrics.DEFAULT_RULES`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]  # no types-psutil in the pinned set
+
+from ..config import Settings
+from ..config.probes import SystemSettings
+from ..probe import Probe
+from ..records import Finding, Record, Sample, Severity
+from .metrics import unit
+from .mounts import fs_usage, is_reported_disk, matches_any, select_mounts
+from .rates import cpu_percentages, disk_rates, net_rates
+
+DEFAULT_PROC = Path("/proc")
+_PSUTIL_ROOT_LOCK = threading.Lock()
+
+
+@contextmanager
+def psutil_root(proc: Path) -> Iterator[None]:
+    """Point psutil at another /proc tree for the duration of one collection.
+
+    psutil.PROCFS_PATH is module-global and other code (listeners, tests) uses psutil too, so
+    it is set only while this probe reads and put back afterwards; with the real /proc nothing
+    is touched. psutil honours it for stat, meminfo, vmstat, diskstats, net/dev, mounts and
+    pids, not for os.getloadavg (we read <proc>/loadavg ourselves) nor /sys.
+    """
+    if proc == DEFAULT_PROC:
+        yield
+        return
+    with _PSUTIL_ROOT_LOCK:
+        saved = psutil.PROCFS_PATH
+        psutil.PROCFS_PATH = str(proc)
+        try:
+            yield
+        finally:
+            psutil.PROCFS_PATH = saved
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
+    """'0.52 0.58 0.59 1/467 12345' -> (0.52, 0.58, 0.59)."""
+    fields = text.split()
+    if len(fields) < 3:
+        raise ValueError(f"expected three load averages, got {text.strip()!r}")
+    return float(fields[0]), float(fields[1]), float(fields[2])
+
+
+@dataclass(slots=True)
+class _Counters:
+    """What the previous run saw, to turn counters into rates."""
+
+    at: float
+    cpu: dict[str, float] | None = None
+    disks: dict[str, dict[str, float]] = field(default_factory=dict)
+    nics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _sample(metric: str, value: float, **labels: str) -> Sample:
+    return Sample(metric, float(value), labels, unit(metric))
+
+
+class SystemProbe(Probe):
+    name = "system"
+
+    def __init__(self, settings: SystemSettings, proc: Path = DEFAULT_PROC,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.interval = settings.interval
+        self.timeout = settings.timeout
+        self._settings = settings
+        self._proc = proc
+        self._clock = clock
+        self._monotonic = monotonic
+        self._previous: _Counters | None = None
+
+    def collect(self) -> list[Record]:
+        with psutil_root(self._proc):
+            return self._collect()
+
+    def _collect(self) -> list[Record]:
+        counters = _Counters(self._monotonic())
+        sections: list[tuple[str, Callable[[_Counters], list[Sample]]]] = [
+            ("cpu", self._cpu), ("load", self._load), ("memory", self._memory), ("filesystems", self._filesystems),
+            ("disk I/O", self._disk_io), ("network", self._network), ("uptime", self._uptime),
+            ("processes", self._processes),
+        ]
+        records: list[Record] = []
+        problems: list[str] = []
+        for title, section in sections:
+            try:
+                records.extend(section(counters))
+            except Exception as err:  # psutil raises IndexError/KeyError on truncated files; keep the rest
+                problems.append(f"{title}: {err or type(err).__name__}")
+        if len(problems) == len(sections):
+            raise OSError(f"nothing readable under {self._proc}: " + "; ".join(problems))
+        if problems:
+            records.append(Finding("system.unreadable", Severity.INFO, "system",
+                                   "some host metrics could not be read: " + "; ".join(problems)))
+        self._previous = counters
+        return records
+
+    def _elapsed(self, counters: _Counters) -> float | None:
+        return counters.at - self._previous.at if self._previous is not None else None
+
+    def _cpu(self, counters: _Counters) -> list[Sample]:
+        counters.cpu = psutil.cpu_times()._asdict()
+        previous = self._previous.cpu if self._previous is not None else None
+        shares = cpu_percentages(previous, counters.cpu) if previous is not None else None
+        return [_sample(metric, value) for metric, value in (shares or {}).items()]
+
+    def _load(self, counters: _Counters) -> list[Sample]:
+        loads = parse_loadavg((self._proc / "loadavg").read_text())
+        return [_sample(name, value) for name, value in zip(("load1", "load5", "load15"), loads, strict=True)]
+
+    def _memory(self, counters: _Counters) -> list[Sample]:
+        memory = psutil.virtual_memory()
+        swap = psutil.swap_memory()
+        return [
+            _sample("memory_used_percent", memory.percent),
+            _sample("memory_available_bytes", memory.available),
+            _sample("memory_total_bytes", memory.total),
+            _sample("swap_used_percent", swap.percent),
+        ]
+
+    def _filesystems(self, counters: _Counters) -> list[Sample]:
+        rows = ((p.device, p.mountpoint, p.fstype) for p in psutil.disk_partitions(all=False))
+        samples: list[Sample] = []
+        for mount in select_mounts(rows):
+            try:
+                st = os.statvfs(mount.mountpoint)
+            except OSError:
+                continue  # unmounted between the two reads, or not ours to see
+            usage = fs_usage(st.f_blocks, st.f_bfree, st.f_bavail, st.f_frsize, st.f_files, st.f_ffree)
+            if usage is None:
+                continue
+            samples.append(_sample("disk_used_percent", usage.used_percent, mount=mount.mountpoint))
+            samples.append(_sample("disk_free_bytes", usage.free_bytes, mount=mount.mountpoint))
+            if usage.inodes_used_percent is not None:
+                samples.append(_sample("disk_inodes_used_percent", usage.inodes_used_percent, mount=mount.mountpoint))
+        return samples
+
+    def _disk_io(self, counters: _Counters) -> list[Sample]:
+        diskstats = self._proc / "diskstats"
+        if not diskstats.is_file():  # psutil would fall back to the real /sys/block, whatever the root
+            raise FileNotFoundError(f"{diskstats} not found")
+        disks = psutil.disk_io_counters(perdisk=True) or {}
+        ignore = self._settings.ignore_devices
+        counters.disks = {name: io._asdict() for name, io in disks.items() if is_reported_disk(name, ignore)}
+        return self._rates(counters, counters.disks, self._previous.disks if self._previous else {},
+                           "device", disk_rates)
+
+    def _network(self, counters: _Counters) -> list[Sample]:
+        nics = psutil.net_io_counters(pernic=True) or {}
+        ignore = self._settings.ignore_interfaces
+        counters.nics = {name: io._asdict() for name, io in nics.items() if not matches_any(name, ignore)}
+        return self._rates(counters, counters.nics, self._previous.nics if self._previous else {},
+                           "interface", net_rates)
+
+    def _rates(self, counters: _Counters, current: dict[str, dict[str, float]],
+               previous: dict[str, dict[str, float]], label: str,
+               compute: Callable[[dict[str, float], dict[str, float], float], dict[str, float]]) -> list[Sample]:
+        seconds = self._elapsed(counters)
+        if seconds is None:
+            return []
+        samples: list[Sample] = []
+        for name in sorted(current.keys() & previous.keys()):
+            for metric, value in compute(previous[name], current[name], seconds).items():
+                samples.append(_sample(metric, value, **{label: name}))
+        return samples
+
+    def _uptime(self, counters: _Counters) -> list[Sample]:
+        return [_sample("uptime_seconds", max(0.0, self._clock() - psutil.boot_time()))]
+
+    def _processes(self, counters: _Counters) -> list[Sample]:
+        return [_sample("processes", len(psutil.pids()))]
+
+
+def probes(settings: Settings) -> list[Probe]:
+    if not settings.probes.system.enabled:
+        return []
+    return [SystemProbe(settings.probes.system, settings.agent.proc)]
