@@ -32,6 +32,7 @@ def command(ctx: CliContext, as_json: bool, only: tuple[str, ...]) -> None:
 
 def _print_table(data: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -39,14 +40,16 @@ def _print_table(data: dict[str, Any]) -> None:
     for column in ("probe", "state", "reason"):
         table.add_column(column)
     for probe in data["probes"]:
-        table.add_row(probe["name"], _styled(probe["state"]), probe["reason"], )
+        table.add_row(escape(probe["name"]), _styled(probe["state"]), escape(probe["reason"]))
     console.print(table)
     for finding in data["findings"]:
-        style = {"critical": "bold red", "warning": "yellow"}.get(finding["severity"], "")
-        console.print(f"[{style}]{finding['severity'].upper()}[/] {finding['probe']} "
-                      f"{finding['subject']}: {finding['message']}", markup=True, highlight=False)
+        style = {"critical": "bold red", "warning": "yellow"}.get(finding["severity"], "dim")
+        # finding text may come from logs or config files: never let it be read as markup
+        console.print(f"[{style}]{finding['severity'].upper()}[/] ", end="")
+        console.print(f"{finding['probe']} {finding['subject']}: {finding['message']}", markup=False,
+                      highlight=False)
         if finding["advice"]:
-            console.print(f"    → {finding['advice']}", highlight=False)
+            console.print(f"    → {finding['advice']}", markup=False, highlight=False)
 
 
 def _styled(state: str) -> str:

@@ -1,0 +1,170 @@
+"""`yamori raid`: software RAID (md) arrays — status now, guided disk replacement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .context import CliContext, fail, pass_context, print_json
+
+if TYPE_CHECKING:
+    from ..raid.model import MdStat
+    from ..raid.replace import Plan
+    from ..records import Finding
+
+
+@click.group("raid")
+def command() -> None:
+    """Software RAID (md) arrays: status and guided disk replacement."""
+
+
+@command.command("status")
+@click.option("--mdstat", "mdstat_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Read this file instead of <agent.proc>/mdstat.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@pass_context
+def status(ctx: CliContext, mdstat_file: Path | None, as_json: bool) -> None:
+    """Show every md array: level, state, members and their flags, health, resync progress.
+
+    Exit code: 0 all arrays healthy, 1 a warning (e.g. a faulty member in a still redundant
+    array), 2 an array is degraded or inactive, or the file is malformed (the error names the
+    file and line), 3 the file cannot be read."""
+    from ..probe import state_of
+    from ..raid.report import array_findings, mdstat_json
+
+    mdstat = _load(ctx, mdstat_file)
+    findings = [f for a in mdstat.arrays for f in array_findings(a)]
+    if as_json:
+        data = mdstat_json(mdstat)
+        data["findings"] = [f.as_json() for f in findings]
+        print_json(data)
+    else:
+        _print_table(mdstat, findings)
+    raise SystemExit(int(state_of(findings)))
+
+
+def _load(ctx: CliContext, mdstat_file: Path | None) -> MdStat:
+    from ..raid.mdstat import parse_mdstat
+    from ..raid.model import MdstatError
+
+    path = mdstat_file if mdstat_file is not None else Path(ctx.settings.agent.proc) / "mdstat"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        fail(f"{path}: no such file (is the md driver loaded? `modprobe md_mod`)", 3)
+    except OSError as err:
+        fail(f"{path}: cannot read: {err.strerror}", 3)
+    try:
+        return parse_mdstat(text)
+    except MdstatError as err:
+        return fail(str(err.with_file(str(path))), 2)  # type: ignore[no-any-return]
+
+
+def _print_table(mdstat: MdStat, findings: list[Finding]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..raid.report import describe_sync
+
+    console = Console()
+    if not mdstat.arrays:
+        console.print("no md arrays")
+        return
+    table = Table(title="md arrays")
+    for column in ("array", "level", "state", "disks", "health", "members", "sync"):
+        table.add_column(column)
+    for array in mdstat.arrays:
+        disks = f"[{array.raid_disks}/{array.working_disks}] [{array.slots}]" if array.slots else str(array.total_disks)
+        health = f"{array.health_percent:g}%"
+        style = "bold red" if array.degraded or (not array.active and not array.container) else "green"
+        members = " ".join(m.device + "".join(f"({f})" for f in m.flags) for m in array.members)
+        sync = describe_sync(array.activity) if array.activity else ""
+        state = array.state + (" (container)" if array.container else "")
+        table.add_row(*(escape(v) for v in (array.name, array.level or "-", state, disks)),
+                      f"[{style}]{escape(health)}[/]", escape(members), escape(sync))
+    console.print(table)
+    for finding in findings:
+        if finding.severity == "info":
+            continue
+        colour = "bold red" if finding.severity == "critical" else "yellow"
+        console.print(f"[{colour}]{finding.severity.upper()}[/] {escape(finding.message)}", highlight=False)
+        if finding.advice:
+            console.print(f"    → {escape(finding.advice)}", highlight=False)
+
+
+@command.command("replace")
+@click.argument("array")
+@click.option("--failed", "failed", required=True, metavar="DISK",
+              help="The failed disk (sdf) or one of its partitions.")
+@click.option("--new", "new", metavar="DISK", help="The new, empty disk (sdg); without it only the removal is planned.")
+@click.option("--yes", "yes", is_flag=True, help="Carry out the plan (default: print it only, a dry-run).")
+@click.option("--mdstat", "mdstat_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Plan from this file instead of <agent.proc>/mdstat (dry-run only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_context
+def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool, mdstat_file: Path | None,
+            as_json: bool) -> None:
+    """Replace the failed disk of ARRAY: identify it by serial, remove its partitions, copy the
+    survivor's partition table to the new disk, add each partition to its array, install the
+    bootloader on every member disk and follow the rebuild.
+
+    Dry-run by default: prints the plan. With --yes, every drive's serial is verified again and
+    the steps run. Exit code: 0 planned/done, 2 cannot plan or a step failed."""
+    from ..raid.replace import ReplaceError, plan_from_roots
+
+    settings = ctx.settings
+    if yes and mdstat_file is not None:
+        fail("--mdstat plans from a copy; apply (--yes) only from the live <agent.proc>/mdstat", 2)
+    mdstat = _load(ctx, mdstat_file)
+    try:
+        plan = plan_from_roots(mdstat, array, failed, new, Path(settings.agent.sys), Path(settings.agent.dev))
+    except ReplaceError as err:
+        fail(str(err), 2)
+    if as_json:
+        print_json(plan.as_json())
+    else:
+        _print_plan(plan, dry_run=not yes)
+    if yes:
+        _apply(ctx, plan)
+
+
+def _print_plan(plan: Plan, dry_run: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    console.print(f"[bold]Replacement plan for {escape(plan.array)}[/]" + (" (dry-run)" if dry_run else ""))
+    for number, step in enumerate(plan.steps, start=1):
+        mark = "[bold red]![/]" if step.destructive else ("[cyan]✋[/]" if step.manual else " ")
+        console.print(f"{mark} {number:2d}. {escape(step.title)}", highlight=False)
+        if step.command:
+            console.print(f"       $ {escape(step.command)}", highlight=False)
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if dry_run:
+        console.print("Nothing was changed. Run again with --yes to carry it out "
+                      "(serials are checked again before each step).")
+
+
+def _apply(ctx: CliContext, plan: Plan) -> None:
+    from ..raid.probe import read_mdstat
+    from ..raid.replace_apply import ApplyError, apply, follow_rebuild, run_subprocess
+
+    settings = ctx.settings
+    proc = Path(settings.agent.proc)
+    arrays = [p.array for p in plan.pairings]
+
+    def follow() -> None:
+        try:
+            follow_rebuild(lambda: read_mdstat(proc), arrays, click.echo)
+        except KeyboardInterrupt:
+            click.echo("stopped watching; the kernel continues the rebuild (`yamori raid status`)")
+
+    try:
+        apply(plan, Path(settings.agent.sys), Path(settings.agent.dev), run_subprocess, click.echo, follow)
+    except ApplyError as err:
+        done = ", ".join(s.command or s.title for s in err.done) or "nothing"
+        fail(f"{err} (done before stopping: {done})", 2)

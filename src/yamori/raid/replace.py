@@ -1,0 +1,239 @@
+"""Guided replacement of a failed RAID member disk (incident 3): plan as data, then apply.
+
+The operator's procedure, recalled from old notes in 2014, made explicit:
+identify the failed drive by serial number, remove its partitions from their arrays, swap the
+drive, copy the partition table from the surviving disk, `mdadm --add` each new partition to the
+array its twin on the survivor belongs to (md0 = sdX1, md1 = sdX3), follow the rebuild, and
+install the bootloader on every member disk (which BIOS drive boots was unclear).
+
+`plan()` reads nothing but what it is given (parsed mdstat and the disks' identities) and
+returns `Plan`; `apply` lives in `replace_apply.py` and re-verifies every serial first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .disks import Disk, partition_name, partition_number, read_disk
+from .model import Array, MdStat
+from .report import parent_disk
+
+
+class ReplaceError(ValueError):
+    """The replacement cannot be planned as asked (wrong array, wrong disk, too small...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    title: str
+    command: str | None = None  # what a person would type; None for a physical/manual step
+    argv: tuple[tuple[str, ...], ...] = ()  # what apply runs: one command, or two joined by a pipe
+    target: str | None = None  # the disk this step changes, e.g. "sdg"
+    serial: str | None = None  # that disk's serial, verified right before the step runs
+    destructive: bool = False
+    manual: bool = False
+    follow: bool = False  # watch the rebuild (apply follows /proc/mdstat here)
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """One array touched by the replacement and its three partitions."""
+
+    array: str
+    level: str | None
+    survivor: str  # sde3
+    failed: str | None  # sdf3, None once it was removed from the array
+    failed_flagged: bool  # the kernel already marked it (F)
+    new: str | None  # sdg3
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    array: str
+    failed: Disk
+    survivor: Disk
+    new: Disk | None
+    pairings: tuple[Pairing, ...]
+    steps: tuple[Step, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_from_roots(mdstat: MdStat, array: str, failed: str, new: str | None, sys_root: Path,
+                    dev_root: Path) -> Plan:
+    """Read the disks' identities from the roots, then plan."""
+    failed_name = parent_disk(failed)
+    target = mdstat.array(array)
+    survivor_name = _survivor_disk(target, failed_name) if target is not None else None
+    disks = {n: read_disk(sys_root, dev_root, n) for n in {failed_name, survivor_name, new} if n}
+    # After a hot swap the new drive often gets the old one's name: then sysfs describes the
+    # NEW drive and the failed one's identity is gone.
+    failed_disk = Disk(failed_name, present=False) if new == failed_name else disks[failed_name]
+    uefi = (sys_root / "firmware" / "efi").is_dir()
+    return plan(mdstat, array, failed_disk, disks.get(survivor_name or ""), disks.get(new or ""), uefi=uefi,
+                partition_numbers=_numbers(mdstat, sys_root))
+
+
+def _numbers(mdstat: MdStat, sys_root: Path) -> dict[str, int]:
+    found = {}
+    for array in mdstat.arrays:
+        for member in array.members:
+            number = partition_number(sys_root, parent_disk(member.device), member.device)
+            if number is not None:
+                found[member.device] = number
+    return found
+
+
+def _survivor_disk(array: Array, failed: str) -> str | None:
+    disks = sorted({parent_disk(m.device) for m in array.data_members} - {failed})
+    return disks[0] if disks else None
+
+
+def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, new: Disk | None, *,
+         uefi: bool = False, partition_numbers: dict[str, int] | None = None) -> Plan:
+    """The replacement of `failed` (a whole disk) for `array_name` and every array sharing it."""
+    array = mdstat.array(array_name)
+    if array is None:
+        names = ", ".join(a.name for a in mdstat.arrays) or "none"
+        raise ReplaceError(f"no array {array_name} in mdstat (arrays: {names})")
+    on_failed = [m for m in array.members if parent_disk(m.device) == failed.name]
+    if not on_failed and not array.degraded:
+        raise ReplaceError(f"{array_name} is not degraded and has no member on {failed.name}: nothing to replace")
+    flagged = [m.device for m in array.failed if parent_disk(m.device) != failed.name]
+    if not on_failed and flagged:
+        raise ReplaceError(f"{array_name}'s failed member is {', '.join(flagged)}, not on {failed.name}")
+    if survivor is None or not survivor.present:
+        raise ReplaceError(f"{array_name} has no working member outside {failed.name} to copy the partition table from")
+    pairings = _pairings(mdstat, failed.name, survivor.name, new.name if new else None, partition_numbers or {})
+    warnings = list(_check_new(mdstat, failed, survivor, new))
+    steps = [*_identify(failed, survivor), *_removals(pairings, failed), _swap(failed, survivor, new)]
+    if new is None:
+        steps.append(Step(f"Once the new drive is in, run `yamori raid replace {array_name} --failed {failed.name} "
+                          "--new DISK` for the rest of the plan (partitioning, --add, rebuild, bootloader).",
+                          manual=True))
+    else:
+        steps.extend(_rebuild_steps(mdstat, pairings, survivor, new, uefi, warnings))
+    return Plan(array_name, failed, survivor, new, pairings, tuple(steps), tuple(warnings))
+
+
+def _pairings(mdstat: MdStat, failed: str, survivor: str, new: str | None,
+              numbers: dict[str, int]) -> tuple[Pairing, ...]:
+    result = []
+    for array in mdstat.arrays:
+        if not array.active or array.container:
+            continue
+        on_failed = next((m for m in array.members if parent_disk(m.device) == failed), None)
+        twin = next((m for m in array.data_members if parent_disk(m.device) == survivor), None)
+        if twin is None or (on_failed is None and not array.degraded):
+            continue
+        number = numbers.get(twin.device) or _trailing_number(twin.device)
+        result.append(Pairing(array.name, array.level, twin.device, on_failed.device if on_failed else None,
+                              bool(on_failed and on_failed.failed), partition_name(new, number) if new else None))
+    return tuple(result)
+
+
+def _trailing_number(device: str) -> int:
+    digits = len(device) - len(device.rstrip("0123456789"))
+    if not digits:
+        raise ReplaceError(f"{device} is a whole disk, not a partition: copy its layout by hand")
+    return int(device[-digits:])
+
+
+def _check_new(mdstat: MdStat, failed: Disk, survivor: Disk, new: Disk | None) -> list[str]:
+    if new is None:
+        return []
+    if not new.present:
+        raise ReplaceError(f"new disk /dev/{new.name} is not present")
+    if new.name == survivor.name:
+        raise ReplaceError(f"/dev/{new.name} is the surviving disk; the new disk must be another one")
+    users = sorted({a.name for a in mdstat.arrays for m in a.members if parent_disk(m.device) == new.name})
+    if users:
+        raise ReplaceError(f"/dev/{new.name} is still a member of {', '.join(users)}; pick an unused disk")
+    if new.size_bytes is not None and survivor.size_bytes is not None and new.size_bytes < survivor.size_bytes:
+        raise ReplaceError(f"/dev/{new.name} ({new.size_bytes} bytes) is smaller than the survivor "
+                           f"/dev/{survivor.name} ({survivor.size_bytes} bytes)")
+    warnings = []
+    if new.name == failed.name:
+        warnings.append(f"the new disk took the failed disk's name /dev/{new.name}: check that serial "
+                        f"{new.serial or 'unknown'} is printed on the NEW drive")
+    if new.partitions:
+        warnings.append(f"/dev/{new.name} has partitions ({', '.join(new.partitions)}); copying the table "
+                        "overwrites them")
+    if new.serial is None:
+        raise ReplaceError(f"cannot read the serial number of /dev/{new.name}; it must be verified before writing")
+    return warnings
+
+
+def _identify(failed: Disk, survivor: Disk) -> list[Step]:
+    links = f" (by-id: {', '.join(failed.by_id)})" if failed.by_id else ""
+    return [
+        Step(f"Failed drive: {failed.label()}{links}.", command=f"smartctl -i /dev/{failed.name}"
+             if failed.present else None),
+        Step(f"Surviving drive, keep it: {survivor.label()}.",
+             command=f"smartctl -i /dev/{survivor.name}"),
+    ]
+
+
+def _removals(pairings: tuple[Pairing, ...], failed: Disk) -> list[Step]:
+    steps = []
+    for pairing in pairings:
+        if pairing.failed is None:
+            continue
+        device = f"/dev/{pairing.failed}"
+        if not pairing.failed_flagged:
+            steps.append(_mdadm(f"Mark {pairing.failed} of {pairing.array} faulty (it lives on the failing drive "
+                                f"serial {failed.serial or 'unknown'})", pairing.array, "--fail", device, failed))
+        steps.append(_mdadm(f"Remove {pairing.failed} from {pairing.array} (drive serial {failed.serial or 'unknown'})",
+                            pairing.array, "--remove", device, failed))
+    return steps
+
+
+def _mdadm(title: str, array: str, action: str, device: str, disk: Disk) -> Step:
+    argv = ("mdadm", "--manage", f"/dev/{array}", action, device)
+    return Step(title, " ".join(argv), (argv,), disk.name, disk.serial, destructive=True)
+
+
+def _swap(failed: Disk, survivor: Disk, new: Disk | None) -> Step:
+    serial = failed.serial or "unknown (use the serials of the other drives to exclude them)"
+    if new is not None and new.name != failed.name:
+        return Step(f"Take out the old drive with serial {serial} when convenient; never the one with serial "
+                    f"{survivor.serial or 'unknown'} (/dev/{survivor.name}).", manual=True)
+    return Step(f"Swap the drive with serial {serial} for the new one; do NOT pull serial "
+                f"{survivor.serial or 'unknown'} (/dev/{survivor.name}).", manual=True)
+
+
+def _rebuild_steps(mdstat: MdStat, pairings: tuple[Pairing, ...], survivor: Disk, new: Disk, uefi: bool,
+                   warnings: list[str]) -> list[Step]:
+    copy = (("sfdisk", "-d", f"/dev/{survivor.name}"), ("sfdisk", f"/dev/{new.name}"))
+    steps = [Step(f"Copy the partition table of /dev/{survivor.name} to the new drive {new.label()} "
+                  "(fresh disk and partition IDs)", f"sfdisk -d /dev/{survivor.name} | sfdisk /dev/{new.name}",
+                  copy, new.name, new.serial, destructive=True)]
+    for pairing in pairings:
+        argv = ("mdadm", "--manage", f"/dev/{pairing.array}", "--add", f"/dev/{pairing.new}")
+        steps.append(Step(f"Add {pairing.new} to {pairing.array} (twin of {pairing.survivor}; drive serial "
+                          f"{new.serial})", " ".join(argv), (argv,), new.name, new.serial, destructive=True))
+    in_arrays = {p.survivor for p in pairings}
+    for partition in survivor.partitions:
+        if partition not in in_arrays and not any(partition in (m.device for m in a.members) for a in mdstat.arrays):
+            twin = partition_name(new.name, _trailing_number(partition))
+            warnings.append(f"{partition} is in no md array (swap?): recreate its content on {twin} by hand, "
+                            f"e.g. `mkswap {'/dev/' + twin}` and the matching /etc/fstab entry")
+    # The bootloader goes on before the (hours long) rebuild is followed, so interrupting the
+    # watch cannot leave the new drive unbootable: GRUB only needs the array readable.
+    if uefi:
+        steps.append(Step("UEFI machine: the EFI system partition is not on md; install the bootloader on each "
+                          "drive's ESP (grub-install --efi-directory=... and efibootmgr)", manual=True))
+    else:
+        for disk in (survivor, new):
+            grub = ("grub-install", f"/dev/{disk.name}")
+            steps.append(Step(f"Install the bootloader on {disk.label()} so either drive boots",
+                              " ".join(grub), (grub,), disk.name, disk.serial, destructive=True))
+    sizes = {a.name: a.blocks for a in mdstat.arrays}
+    gib = sum(sizes.get(p.array, 0) for p in pairings) / 1024**2  # mdstat blocks are KiB
+    steps.append(Step(f"Follow the rebuild of {', '.join(p.array for p in pairings)} ({gib:.0f} GiB to copy) until "
+                      "every array is whole again; the ETA is the kernel's", "yamori raid status", follow=True))
+    return steps
