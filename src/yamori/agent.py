@@ -236,5 +236,6 @@ def default_rules() -> list[Any]:
 def _write_result(store: Store, result: ProbeResult) -> None:
     if result.samples:
         store.write_samples(result.samples)
-    if result.findings:
+    if result.state.label != "UNKNOWN":
+        # an empty list closes the findings the probe no longer reports
         store.write_findings(result.name, result.findings, result.started)

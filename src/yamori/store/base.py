@@ -10,6 +10,14 @@ from dataclasses import dataclass, field
 from ..records import Finding, Sample
 
 
+class StoreError(Exception):
+    """The store cannot be opened or used; the message names the file or server."""
+
+
+class StoreNotFound(StoreError):
+    """There is no store yet where the settings point (nothing has been recorded)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Point:
     """One step of a series: raw samples have min == max == avg == last and count 1."""
@@ -31,6 +39,17 @@ class Series:
     points: list[Point] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FindingSpan:
+    """One finding as it was reported over time: open while `cleared` is None."""
+
+    probe: str
+    finding: Finding
+    first_seen: float
+    last_seen: float
+    cleared: float | None = None
+
+
 class Store(ABC):
     @abstractmethod
     def write_samples(self, samples: Sequence[Sample]) -> None: ...
@@ -38,6 +57,10 @@ class Store(ABC):
     @abstractmethod
     def write_findings(self, probe: str, findings: Sequence[Finding], time: float) -> None:
         """Record the findings a probe reported at `time` (history of what was wrong)."""
+
+    @abstractmethod
+    def findings(self, since: float, until: float, probe: str | None = None) -> list[FindingSpan]:
+        """Findings that were open at some moment between since and until, oldest first."""
 
     @abstractmethod
     def query(self, metric: str, since: float, until: float, step: float | None = None,

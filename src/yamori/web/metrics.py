@@ -22,17 +22,25 @@ def metric_name(name: str) -> str:
     return "yamori_" + _INVALID.sub("_", name)
 
 
+# Each domain describes its metrics once, in a METRICS table (name -> entry with .help or ["help"]).
+METRIC_REGISTRIES = ("yamori.system.metrics", "yamori.raid.metrics", "yamori.postgres.metrics",
+                     "yamori.guard.metrics")
+
+
 def _help_texts() -> dict[str, str]:
     """Help texts from the domains' metric registries, where one exists."""
+    import importlib
+    import importlib.util
+
     texts: dict[str, str] = {}
-    try:
-        from ..system.metrics import METRICS
-    except ImportError:
-        return texts
-    for name, entry in METRICS.items():
-        text = entry.get("help") if isinstance(entry, dict) else getattr(entry, "help", None)
-        if text:
-            texts[name] = str(text)
+    for module_name in METRIC_REGISTRIES:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        table = getattr(importlib.import_module(module_name), "METRICS", {})
+        for name, entry in table.items():
+            text = entry.get("help") if isinstance(entry, dict) else getattr(entry, "help", None)
+            if text:
+                texts[name] = str(text)
     return texts
 
 
