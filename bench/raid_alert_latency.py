@@ -74,6 +74,7 @@ enabled = false
 enabled = false
 [alerts]
 repeat = 0
+flapping = 0   # the bench fails the array every second on purpose: no flapping protection
 [alerts.email]
 port = {port}
 to = ["ops@example.org"]

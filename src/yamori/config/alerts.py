@@ -18,6 +18,7 @@ class EmailSettings(Section):
     to: list[str] = Field(default_factory=list, description="recipients; empty = no email")
     timeout: Duration = Field(10.0, description="SMTP connection timeout")
     verify_tls: bool = Field(True, description="verify the server certificate")
+    ca_file: str = Field("", description="CA bundle to verify the server with; empty = the system's")
 
 
 class WebhookSettings(Section):
@@ -51,4 +52,10 @@ class AlertsSettings(Section):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     repeat: Duration = Field(4 * 3600.0, description="re-send a still-active alert this often (0 = never)")
     retry_max: Duration = Field(3600.0, description="longest wait between delivery attempts")
-    rules: list[RuleSettings] = Field(default_factory=list, description="threshold rules added to or overriding the defaults")
+    retry_first: Duration = Field(5.0, description="first wait after a failed delivery; doubles up to retry_max")
+    failing_after: int = Field(3, ge=1, description="failed attempts in a row before notify.failing is raised")
+    flapping: int = Field(6, ge=0, description="state changes within an hour that make an alert flapping: "
+                          "then it is notified at most every 15 minutes (0 = off)")
+    unknown_for: Duration = Field(300.0, description="how long a probe must fail before probe.unknown fires")
+    rules: list[RuleSettings] = Field(default_factory=list,
+                                      description="threshold rules added to or overriding the defaults")

@@ -1,0 +1,36 @@
+"""Webhook: one JSON POST per notification (aiohttp, imported only when a webhook is set)."""
+
+from __future__ import annotations
+
+from ..config.alerts import WebhookSettings
+from . import messages
+from .messages import Notification
+from .notifier import DeliveryError
+
+
+class WebhookNotifier:
+    name = "webhook"
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self.settings = settings
+
+    def describe(self) -> str:
+        return f"webhook {self.settings.url}"
+
+    async def send(self, note: Notification) -> None:
+        import aiohttp
+
+        url = self.settings.url
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        headers = {"User-Agent": "yamori", **self.settings.headers}
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
+                url, json=messages.webhook_payload(note), headers=headers
+            ) as response:
+                if response.status >= 300:
+                    text = messages.clean(await response.text(errors="replace"), 200)
+                    raise DeliveryError(f"webhook {url} answered HTTP {response.status} {text}".rstrip())
+        except TimeoutError as err:
+            raise DeliveryError(f"webhook {url}: no answer within {self.settings.timeout:g}s") from err
+        except aiohttp.ClientError as err:
+            raise DeliveryError(f"webhook {url}: {err}") from err
