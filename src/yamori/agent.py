@@ -144,7 +144,8 @@ class Agent:
             log.exception("store write failed for %s", result.name)
         transitions = self.alerting.observe(result)
         for change in transitions:
-            log.info("alert %s", change)
+            log.info("alert %s -> %s %s %s: %s", change.previous.name, change.state.name, change.rule,
+                     change.subject, change.message)
         if result.state.value and result.reason:
             log.debug("probe %s %s: %s", result.name, result.state.label, result.reason)
 

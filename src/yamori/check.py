@@ -52,9 +52,7 @@ def notifier_finding(settings: Settings) -> Finding | None:
     alerts = settings.alerts
     if alerts.email.to or alerts.webhook.url:
         return None
-    return Finding(
-        "notify.unconfigured", Severity.WARNING, "notifiers",
-        "no notifier is configured: alerts will not reach anyone",
-        "set [alerts.email] to = [\"you@example.org\"] (and host/port of your SMTP server) or "
-        "[alerts.webhook] url in yamori.toml, then run `yamori notify test`",
-    )
+    from .alerts.status import NOT_CONFIGURED
+
+    message, _, advice = NOT_CONFIGURED.partition(" — ")
+    return Finding("notify.unconfigured", Severity.WARNING, "notifiers", message, advice)

@@ -26,9 +26,13 @@ def command(ctx: CliContext, log_level: str) -> None:
     from ..logs import configure_logging
 
     configure_logging(log_level)
+    from ..alerts.outbox import OutboxError
+    from ..store.base import StoreError
+
     try:
         asyncio.run(_serve(settings, ctx.config_path))
-    except OSError as err:
+    except (OSError, OutboxError, StoreError) as err:
+        # a port in use, an unwritable state_dir, a corrupt database: say which, no traceback
         log.error("cannot start: %s", err)
         sys.exit(2)
 

@@ -15,8 +15,10 @@ class GuardSettings(Section):
         default_factory=lambda: ["/var/log/postgresql/postgresql-*.log*"],
         description="files or globs; rotated names included",
     )
-    log_format: Literal["auto", "stderr", "csvlog", "jsonlog"] = Field("auto", description="auto | stderr | csvlog | jsonlog")
-    log_line_prefix: str = Field("", description="default: read from the server when it can be, else Debian's '%m [%p] %q%u@%d '")
+    log_format: Literal["auto", "stderr", "csvlog", "jsonlog"] = Field(
+        "auto", description="auto | stderr | csvlog | jsonlog")
+    log_line_prefix: str = Field(
+        "", description="default: read from the server when it can be, else Debian's '%m [%p] %q%u@%d '")
     ban: bool = Field(False, description="report only until switched on")
     max_failures: int = Field(5, ge=1, description="internet sources are banned after this many failures")
     window: Duration = Field(600.0, description="... within this window")
@@ -25,3 +27,9 @@ class GuardSettings(Section):
     set_size: int = Field(65536, ge=1, description="cap on banned addresses per family")
     table: str = Field("yamori", description="nftables table (inet family) holding the ban sets")
     backlog: Duration = Field(86400.0, description="on first start, read records up to this age")
+    languages: list[str] = Field(default_factory=lambda: ["en", "ja"],
+                                 description="lc_messages languages to recognise (catalogs: postgres-NN.mo)")
+    log_timezone: str = Field("", description="the server's log_timezone, to read zone abbreviations; '' = guess")
+    poll_interval: Duration = Field(0.25, description="how often the log files are checked for new lines")
+    nft: list[str] = Field(default_factory=lambda: ["nft"], description="the nft command (argv prefix)")
+    max_sources: int = Field(200_000, ge=1000, description="sources remembered for counting (LRU)")
