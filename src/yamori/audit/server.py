@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from ..records import Finding, Severity
 
@@ -25,6 +23,10 @@ _QUERIES = {
     "mtime": "SELECT modification FROM pg_stat_file(%s)",
     "pending": "SELECT name FROM pg_settings WHERE pending_restart",
 }
+
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class ServerError(Exception):
@@ -59,6 +61,8 @@ class ServerView:
 
 
 def read_server(dsn: str, timeout: float = 5.0) -> ServerView:
+    import psycopg  # only when a server is configured: it costs the agent ~5 MB
+
     try:
         with psycopg.connect(dsn, connect_timeout=int(timeout), autocommit=True) as conn:
             return _read(conn, dsn)
@@ -83,6 +87,8 @@ def _read(conn: psycopg.Connection[Any], dsn: str) -> ServerView:
 
 
 def _mtime(conn: psycopg.Connection[Any], path: str) -> datetime:
+    import psycopg
+
     # Prefer the local stat (nanoseconds); pg_stat_file only has whole seconds.
     try:
         stamp = os.stat(path).st_mtime
