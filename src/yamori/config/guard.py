@@ -32,4 +32,4 @@ class GuardSettings(Section):
     log_timezone: str = Field("", description="the server's log_timezone, to read zone abbreviations; '' = guess")
     poll_interval: Duration = Field(0.25, description="how often the log files are checked for new lines")
     nft: list[str] = Field(default_factory=lambda: ["nft"], description="the nft command (argv prefix)")
-    max_sources: int = Field(200_000, ge=1000, description="sources remembered for counting (LRU)")
+    max_sources: int = Field(100_000, ge=1000, description="sources remembered for counting (LRU)")

@@ -1,0 +1,147 @@
+"""`yamori guard`: read PostgreSQL logs for authentication failures, watch them, manage bans."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+import click
+
+from ..records import AuthEvent
+from .context import CliContext, fail, pass_context, print_json
+
+FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog"])
+
+
+@click.group("guard")
+def command() -> None:
+    """PostgreSQL access guard: scan logs, watch them, list and lift bans."""
+
+
+def safe(text: str | None) -> str:
+    """Attacker-chosen names shown to a person: control characters made visible."""
+    if text is None:
+        return "-"
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+@command.command()
+@click.option("--log-format", "log_format", type=FORMAT, default="auto", show_default=True,
+              help="Log format; auto looks at the file name and first line.")
+@click.option("--log-line-prefix", "prefix", default=None, metavar="P",
+              help="The server's log_line_prefix (stderr). Default: guessed from the file; '' for bare messages.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per failure, then a summary object.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@pass_context
+def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, files: tuple[str, ...]) -> None:
+    """Read whole log FILEs once and report every authentication failure.
+
+    Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
+    from ..postgres.logformat import PrefixError, compile_prefix
+    from ..postgres.logread import scan_file
+
+    if prefix is not None:
+        try:
+            compile_prefix(prefix)
+        except PrefixError as err:
+            fail(str(err), 2)
+    totals: dict[str, Any] = {"files": 0, "lines": 0, "failures": 0, "trusted": 0, "untrusted": 0,
+                              "attributed": 0}
+    kinds: Counter[str] = Counter()
+    langs: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    errors = 0
+    show_progress = not as_json and sys.stderr.isatty()
+    def take(ev: AuthEvent) -> None:
+        totals["failures"] += 1
+        totals["trusted" if ev.trusted else "untrusted"] += 1
+        kinds[ev.kind] += 1
+        langs[ev.lang] += 1
+        if ev.source and ev.trusted:
+            totals["attributed"] += 1
+            if ev.source in sources or len(sources) < 100_000:   # bounded: a botnet cannot exhaust memory
+                sources[ev.source] += 1
+        if as_json:
+            out.write(json.dumps(ev.as_json(), ensure_ascii=False) + "\n")
+        else:
+            flag = "" if ev.trusted else "  [UNTRUSTED: not attributable, never banned]"
+            out.write(f"{ev.time or '-'} {ev.source or '-':<15} {ev.kind:<22} user={safe(ev.user)} "
+                      f"db={safe(ev.database)}{flag}\n")
+
+    out = sys.stdout
+    for path in files:
+        if show_progress:
+            click.echo(f"reading {path} ...", err=True)
+        report = scan_file(path, log_format, prefix, on_event=take)
+        for problem in report.errors:
+            click.echo(f"yamori: {problem}", err=True)
+            errors += 1
+        totals["files"] += 1
+        totals["lines"] += report.lines
+        for s in report.suspicions:
+            click.echo(f"yamori: {path}:{s.line}: suspected log injection: {s.reason}", err=True)
+    out.flush()
+    summary = {**totals, "sources": len(sources), "by_kind": dict(kinds), "by_lang": dict(langs),
+               "top_sources": [{"source": s, "failures": n} for s, n in sources.most_common(10)]}
+    if as_json:
+        print_json({"summary": summary})
+    else:
+        click.echo(f"{totals['failures']} failures in {totals['lines']} lines of {totals['files']} file(s); "
+                   f"{totals['attributed']} attributed to {len(sources)} sources, {totals['untrusted']} untrusted")
+    if errors:
+        sys.exit(2)
+    sys.exit(1 if totals["failures"] else 0)
+
+
+@command.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per failure (same shape as scan).")
+@pass_context
+def watch(ctx: CliContext, as_json: bool) -> None:
+    """Run the guard alone in the foreground and print each event as it is read."""
+    from ..guard.service import GuardService, PrintSink, print_event
+
+    settings = ctx.settings
+    service = GuardService(settings, on_event=print_event(as_json))
+    if not service.files():
+        fail(f"no log file matches {settings.guard.logs}", 2)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(service.run(PrintSink(as_json)))
+
+
+@command.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@pass_context
+def bans(ctx: CliContext, as_json: bool) -> None:
+    """List the addresses banned in nftables now (with time left)."""
+    from ..guard.nft import NftError, list_bans
+
+    try:
+        rows = list_bans(ctx.settings.guard.table, ctx.settings.guard.nft)
+    except NftError as err:
+        fail(str(err), 2)
+    if as_json:
+        print_json([r.as_json() for r in rows])
+        return
+    if not rows:
+        click.echo("no address is banned")
+    for r in rows:
+        click.echo(f"{r.address:<40} expires in {r.expires}s  {r.comment}")
+
+
+@command.command()
+@click.argument("address")
+@pass_context
+def unban(ctx: CliContext, address: str) -> None:
+    """Lift the ban on ADDRESS (remove it from yamori's nftables set)."""
+    from ..guard.nft import NftError, unban_address
+
+    try:
+        removed = unban_address(ctx.settings.guard.table, address, ctx.settings.agent.state_dir,
+                                ctx.settings.guard.nft)
+    except (NftError, ValueError) as err:
+        fail(str(err), 2)
+    click.echo(f"unbanned {address}" if removed else f"{address} was not banned")

@@ -1,0 +1,48 @@
+"""Persisted bans (state_dir/guard-bans.json): re-applied on start so a ban survives a restart
+or a reboot (nftables sets live in the kernel and vanish with it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+FILE = "guard-bans.json"
+
+
+class BanStore:
+    def __init__(self, state_dir: Path, max_entries: int = 100_000) -> None:
+        self.path = Path(state_dir) / FILE
+        self.max_entries = max_entries
+
+    def load(self) -> dict[str, dict[str, float]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("until"), (int, float))}
+
+    def active(self, now: float | None = None) -> dict[str, dict[str, float]]:
+        now = time.time() if now is None else now
+        return {k: v for k, v in self.load().items() if v["until"] > now}
+
+    def add(self, address: str, until: float, offense: int) -> None:
+        data = self.active()
+        data[address] = {"until": until, "offense": offense}
+        if len(data) > self.max_entries:   # keep the longest-running bans
+            data = dict(sorted(data.items(), key=lambda kv: kv[1]["until"])[-self.max_entries:])
+        self._write(data)
+
+    def remove(self, address: str) -> None:
+        data = self.load()
+        if data.pop(address, None) is not None:
+            self._write(data)
+
+    def _write(self, data: dict[str, dict[str, float]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)

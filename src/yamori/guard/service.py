@@ -1,0 +1,224 @@
+"""The guard as an agent service: tail the logs, classify each failure, alert, ban."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config.model import Settings
+from ..inventory import Inventory
+from ..postgres.logformat import PrefixError
+from ..postgres.logread import LogReader, detect_format
+from ..postgres.logstruct import LogFormatError
+from ..records import AuthEvent, Finding, Sample, Severity
+from ..service import Sink
+from . import nft
+from .bans import BanStore
+from .digest import Digest
+from .policy import Ban, Policy, event_epoch
+from .serverconf import server_log_settings
+from .tail import Tailer
+
+PRIME = 1 << 20     # bytes re-read behind a resume point, as lookback for `connection received`
+
+
+def services(settings: Settings) -> list[GuardService]:
+    g = settings.guard
+    if not g.enabled:
+        return []
+    service = GuardService(settings)
+    return [service] if service.files() else []
+
+
+class GuardService:
+    name = "guard"
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+                 on_event: Callable[[AuthEvent], None] | None = None) -> None:
+        self.settings = settings
+        self.g = settings.guard
+        self.clock = clock
+        self.on_event = on_event
+        state = Path(settings.agent.state_dir)
+        self.tailer = Tailer(self.g.logs, state, backlog=self.g.backlog, clock=clock)
+        self.bans = BanStore(state)
+        self.policy = Policy(self.g, Inventory(settings.inventory), clock=clock, max_sources=self.g.max_sources)
+        self.readers: dict[str, LogReader] = {}
+        self.counts: Counter[str] = Counter()
+        self.digest = Digest()
+        self.digest_day = self._day()
+        self.nft_ok = False
+        self.first_start = self.tailer.first_start
+        self.prefix: str | None = self.g.log_line_prefix or None
+        self.log_timezone: str | None = self.g.log_timezone or None
+
+    def files(self) -> list[str]:
+        return self.tailer.files()
+
+    def _day(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
+
+    # -- start -------------------------------------------------------------------------------
+    def start(self, sink: Sink) -> None:
+        if self.prefix is None or self.log_timezone is None:
+            prefix, zone = server_log_settings(self.settings)
+            self.prefix = self.prefix or prefix
+            self.log_timezone = self.log_timezone or zone
+        for addr, info in self.bans.active(self.clock()).items():
+            self.policy.restore(addr, info["until"], int(info.get("offense", 1)))
+        if not self.g.ban:
+            return
+        try:
+            nft.apply(nft.plan_setup(self.g.table, self.g.set_size), self.g.nft)
+            cmds = [c for addr, info in self.bans.active(self.clock()).items()
+                    for c in nft.plan_ban(self.g.table, addr, int(info["until"] - self.clock()), "yamori: restored")]
+            if cmds:
+                nft.apply(cmds, self.g.nft)
+            self.nft_ok = True
+        except (nft.NftError, ValueError) as err:
+            sink.event(self.name, Finding("guard.nft_unavailable", Severity.CRITICAL, "nftables",
+                                          f"bans are switched on but cannot be applied: {err}",
+                                          "Run the agent as root or with CAP_NET_ADMIN, with nftables installed; "
+                                          "the guard keeps reporting meanwhile."))
+
+    # -- one poll ----------------------------------------------------------------------------
+    def poll_once(self, sink: Sink) -> list[AuthEvent]:
+        events: list[AuthEvent] = []
+        for chunk in self.tailer.poll():
+            reader = self._reader(chunk.key, chunk.path, chunk.data, chunk.start, chunk.new)
+            try:
+                got = reader.feed(chunk.data, final=not chunk.more)
+            except LogFormatError as err:
+                sink.event(self.name, Finding("guard.log_unreadable", Severity.WARNING, chunk.path,
+                                              f"{chunk.path}:{err.line}: {err}", file=chunk.path, line=err.line))
+                continue
+            events += got
+        self.tailer.save()
+        for ev in events:
+            self.handle(ev, sink)
+        return events
+
+    def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
+        reader = self.readers.get(key)
+        if reader is not None and not new:
+            reader.file = path
+            return reader
+        fmt = self.g.log_format if self.g.log_format != "auto" else detect_format(path, data[:65536])
+        try:
+            reader = LogReader(fmt, self.prefix, tuple(self.g.languages), file=path, log_timezone=self.log_timezone)
+        except PrefixError:
+            reader = LogReader(fmt, None, tuple(self.g.languages), file=path)
+        if start > 0 and fmt == "stderr":
+            try:
+                with open(path, "rb") as f:
+                    f.seek(max(0, start - PRIME))
+                    reader.prime(f.read(min(start, PRIME)), start)
+            except OSError:
+                pass
+        self.readers[key] = reader
+        if len(self.readers) > 256:   # rotated-away files
+            self.readers.pop(next(iter(self.readers)))
+        return reader
+
+    def handle(self, ev: AuthEvent, sink: Sink) -> None:
+        now = self.clock()
+        at = event_epoch(ev)
+        if at is not None and now - at > self.g.backlog:
+            return      # older than the backlog read on first start
+        self.counts[ev.kind] += 1
+        if not ev.trusted:
+            self.counts["_untrusted"] += 1
+        if self.on_event:
+            self.on_event(ev)
+        new_before = len(self.policy.known)
+        decision = self.policy.observe(ev)
+        self.digest.add(ev, new_source=len(self.policy.known) > new_before)
+        for finding in decision.findings:
+            sink.event(self.name, finding)
+        if decision.ban:
+            self._ban(decision.ban, sink)
+
+    def _ban(self, ban: Ban, sink: Sink) -> None:
+        self.counts["_bans"] += 1
+        if not self.g.ban:
+            sink.event(self.name, Finding("guard.would_ban", Severity.INFO, ban.address,
+                                          f"would ban {ban.address} for {ban.seconds}s ({ban.comment}); "
+                                          "banning is off ([guard] ban = false)"))
+            return
+        until = self.clock() + ban.seconds
+        self.bans.add(ban.address, until, ban.offense)
+        if not self.nft_ok:
+            return
+        try:
+            nft.apply(nft.plan_ban(self.g.table, ban.address, ban.seconds, ban.comment), self.g.nft)
+        except (nft.NftError, ValueError) as err:
+            sink.event(self.name, Finding("guard.ban_failed", Severity.WARNING, ban.address,
+                                          f"could not ban {ban.address}: {err}"))
+
+    def samples(self) -> list[Sample]:
+        out = [Sample("guard_auth_failures_total", float(n), {"kind": k}) for k, n in self.counts.items()
+               if not k.startswith("_")]
+        out.append(Sample("guard_untrusted_total", float(self.counts["_untrusted"])))
+        out.append(Sample("guard_bans_total", float(self.counts["_bans"])))
+        return out
+
+    def maybe_digest(self, sink: Sink) -> None:
+        day = self._day()
+        if day == self.digest_day:
+            return
+        sink.event(self.name, Finding("guard.digest", Severity.INFO, self.digest_day,
+                                      self.digest.compose(self.digest_day)))
+        self.digest, self.digest_day = Digest(), day
+
+    async def run(self, sink: Sink) -> None:
+        await asyncio.to_thread(self.start, sink)   # may ask the server, and runs nft: not on the loop
+        last_samples = 0.0
+        while True:
+            try:
+                await asyncio.to_thread(self.poll_once, sink)
+            except Exception as err:
+                sink.event(self.name, Finding("guard.error", Severity.WARNING, "guard", f"guard poll failed: {err!r}"))
+            if self.clock() - last_samples >= 10:
+                sink.samples(self.name, self.samples())
+                last_samples = self.clock()
+            self.maybe_digest(sink)
+            await asyncio.sleep(0 if self.tailer.behind else self.g.poll_interval)
+
+
+class PrintSink:
+    """`yamori guard watch`: findings to stderr (events are printed by on_event)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def samples(self, service: str, samples: list[Sample]) -> None:
+        pass
+
+    def event(self, service: str, finding: Finding) -> None:
+        if self.as_json:
+            print(json.dumps({"finding": finding.as_json()}, ensure_ascii=False), file=sys.stderr, flush=True)
+        else:
+            print(f"[{finding.severity}] {finding.check} {finding.subject}: {finding.message}", file=sys.stderr,
+                  flush=True)
+
+    def state(self, service: str, findings: list[Finding]) -> None:
+        pass
+
+
+def print_event(as_json: bool) -> Callable[[AuthEvent], None]:
+    def show(ev: AuthEvent) -> None:
+        data: dict[str, Any] = ev.as_json()
+        if as_json:
+            print(json.dumps(data, ensure_ascii=False), flush=True)
+        else:
+            flag = "" if ev.trusted else "  [UNTRUSTED]"
+            user, db = json.dumps(ev.user, ensure_ascii=False), json.dumps(ev.database, ensure_ascii=False)
+            print(f"{ev.time or '-'} {ev.source or '-':<15} {ev.kind:<22} user={user} db={db}{flag}", flush=True)
+    return show

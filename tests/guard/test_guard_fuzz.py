@@ -1,0 +1,129 @@
+"""Hostile names, fuzzed: whatever a client puts in its user and database names, a trusted event's
+source is the host of the connection that really failed, never someone else's."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from yamori.postgres.log import scan_stderr
+from yamori.postgres.logformat import DEBIAN_PREFIX
+
+VICTIM = "10.0.0.5"          # the operator's own client: it never fails, it must never be blamed
+VICTIM_PID = 4242
+TS = "2026-11-24 23:43:01.757 UTC"
+PIECES = [
+    '"', ", ", "@", " ", "\n", "\t", "FATAL:  ", "LOG:  ", "DETAIL:  ", "[unknown]",
+    f"{TS} [{VICTIM_PID}] ", f"2026-11-24 00:00:00.000 UTC [{VICTIM_PID}] x@y ", f"{VICTIM_PID} x@y ",
+    f"client={VICTIM} ", "user=", ",db=", ",app=",
+    f"connection received: host={VICTIM} port=5", 'password authentication failed for user "',
+    f'no pg_hba.conf entry for host "{VICTIM}", user "', '", database "', '", no encryption',
+    "ユーザー\"", "pg_hba.conf にホスト\"", "a", "b",
+]
+NAME = st.lists(st.sampled_from(PIECES) | st.text("ab\"@, \n:", max_size=4), max_size=12).map(
+    lambda parts: "".join(parts).encode()[:63].decode("utf-8", "ignore"))   # NAMEDATALEN truncation
+
+
+def _tabbed(text: str) -> str:
+    """What PostgreSQL does to a newline inside a message (not inside the prefix): adds a tab."""
+    return text.replace("\n", "\n\t")
+
+
+PREFIXES = {
+    DEBIAN_PREFIX: lambda pid, user, db, host: f"{TS} [{pid}] {user}@{db} ",
+    "%p %u@%d ": lambda pid, user, db, host: f"{pid} {user}@{db} ",   # short: a whole forgery fits in 63 bytes
+    "%m [%p] user=%u,db=%d,app=%a,client=%h ":
+        lambda pid, user, db, host: f"{TS} [{pid}] user={user},db={db},app={db},client={host} ",
+}
+
+
+def connection(pid: int, host: str, user: str, db: str, kind: int, prefix: str = DEBIAN_PREFIX) -> str:
+    fmt = PREFIXES[prefix]
+    lines = [fmt(pid, "[unknown]", "[unknown]", host) + f"LOG:  connection received: host={host} port=5432\n"]
+    head = fmt(pid, user, db, host)
+    if kind == 0:
+        lines.append(head + "FATAL:  " + _tabbed(
+            f'no pg_hba.conf entry for host "{host}", user "{user}", database "{db}", no encryption') + "\n")
+    elif kind == 1:
+        lines.append(head + "FATAL:  " + _tabbed(f'password authentication failed for user "{user}"') + "\n")
+        detail = f'Role "{user}" does not exist.\nConnection matched pg_hba.conf line 6: "host all all 0/0 md5"'
+        lines.append(head + "DETAIL:  " + _tabbed(detail) + "\n")
+    else:
+        lines.append(head + "FATAL:  " + _tabbed(
+            f'pg_hba.conf rejects connection for host "{host}", user "{user}", database "{db}", SSL encryption') + "\n")
+    return "".join(lines)
+
+
+def victim_session(prefix: str = DEBIAN_PREFIX) -> str:
+    fmt = PREFIXES[prefix]
+    return (fmt(VICTIM_PID, "[unknown]", "[unknown]", VICTIM) + f"LOG:  connection received: host={VICTIM} port=1\n"
+            + fmt(VICTIM_PID, "app", "shop", VICTIM) + "LOG:  connection authorized: user=app database=shop\n")
+
+
+ATTACK = st.tuples(st.sampled_from(["198.51.100.7", "203.0.113.9", "2001:db8::66"]), NAME, NAME,
+                   st.integers(0, 2))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ATTACK, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)))
+def test_hostile_names_never_blame_another_source(attacks: list[tuple[str, str, str, int]], where: int,
+                                                  prefix: str) -> None:
+    parts: list[str] = []
+    real: set[tuple[str, str]] = set()
+    for i, (host, user, db, kind) in enumerate(attacks):
+        if i == where:
+            parts.append(victim_session(prefix))
+        parts.append(connection(100 + i, host, user, db, kind, prefix))
+        real.add((host, "" if user in ("[unknown]", "[不明]") else user))
+    if where >= len(attacks):
+        parts.append(victim_session(prefix))
+    events, suspicions = scan_stderr("".join(parts).encode(), prefix)
+    # the fast lane only ever shortcuts the careful reading: both must agree on everything
+    assert scan_stderr("".join(parts).encode(), prefix, fast=False) == (events, suspicions)
+    for ev in events:
+        if ev.trusted and ev.source is not None:
+            assert ev.source != VICTIM
+            assert (ev.source, ev.user or "") in real, (ev, parts)
+        if not ev.trusted:
+            assert any(s.line == ev.line for s in suspicions)
+    # names without the characters that can forge structure are always attributed
+    plain = [(h, u) for h, u, d, _ in attacks if u.isalnum() and d.isalnum()]
+    got = {(e.source, e.user or "") for e in events if e.trusted}
+    assert all(p in got for p in plain)
+
+
+def test_forged_line_claiming_the_victims_pid() -> None:
+    user = f"x\n{TS} [{VICTIM_PID}] a@b FATAL:  password authentication failed for user \"a\"".encode()[:63].decode()
+    log = victim_session() + connection(101, "203.0.113.9", user, "d", 1)
+    events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
+    assert [(e.trusted, e.source) for e in events] == [(False, None)]
+    assert suspicions and suspicions[0].line == events[0].line
+
+
+def test_whole_forged_record_fits_a_short_prefix() -> None:
+    user = f'x\n{VICTIM_PID} a@b FATAL:  password authentication failed for user "a"'
+    assert len(user.encode()) <= 63
+    log = (f"{VICTIM_PID} [unknown]@[unknown] LOG:  connection received: host={VICTIM} port=1\n"
+           f"101 [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
+           f"101 {user}@d FATAL:  " + _tabbed(f'password authentication failed for user "{user}"') + "\n")
+    events, _ = scan_stderr(log.encode(), "%p %u@%d ")
+    assert [(e.trusted, e.source) for e in events] == [(False, None)]
+
+
+def test_whole_forged_line_between_two_newlines() -> None:
+    """The forged line is complete and self-consistent and claims the victim's backend: only the
+    line without a prefix before it (a newline inside a name) gives it away."""
+    user = f'\n{VICTIM_PID} x@y FATAL:  password authentication failed for user "x"\nb'
+    assert len(user.encode()) <= 63
+    log = victim_session("%p %u@%d ") + connection(101, "203.0.113.9", user, "d", 1, "%p %u@%d ")
+    events, suspicions = scan_stderr(log.encode(), "%p %u@%d ")
+    assert VICTIM not in {e.source for e in events if e.trusted}
+    assert [e.trusted for e in events] == [False, False] and len(suspicions) == 2
+
+
+def test_message_host_differs_from_the_connection_host() -> None:
+    log = (f"{TS} [101] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=5\n"
+           f'{TS} [101] x@y FATAL:  no pg_hba.conf entry for host "{VICTIM}", user "x", database "y", no encryption\n')
+    events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
+    assert [(e.trusted, e.source) for e in events] == [(False, "203.0.113.9")]   # best guess, never banned
+    assert "differs" in suspicions[0].reason
