@@ -1,0 +1,123 @@
+"""End to end: the agent on a fixture /proc root; mdstat goes from healthy to failed; the
+alert mail arrives through a real SMTP server (aiosmtpd), and /metrics and /healthz tell."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiosmtpd.handlers import Message
+from aiosmtpd.smtp import SMTP
+
+from yamori.agent import Agent
+from yamori.config import parse_config
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[object] = []
+        self.arrived = asyncio.Event()
+
+    def handle_message(self, message: object) -> None:
+        self.messages.append(message)
+        self.arrived.set()
+
+
+@pytest.fixture
+async def smtp_server():  # type: ignore[no-untyped-def]
+    inbox = Inbox()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield inbox, port
+    server.close()
+    await server.wait_closed()
+
+
+def agent_config(tmp_path: Path, smtp_port: int) -> str:
+    return f"""
+[agent]
+listen = "127.0.0.1:0"
+state_dir = "{tmp_path / 'var'}"
+proc = "{tmp_path / 'proc'}"
+sys = "{tmp_path / 'sys'}"
+hostname = "testhost"
+
+[probes.system]
+enabled = false
+[probes.hwmon]
+enabled = false
+[probes.conntrack]
+enabled = false
+[audit]
+enabled = false
+[guard]
+enabled = false
+
+[alerts.email]
+host = "127.0.0.1"
+port = {smtp_port}
+sender = "yamori@example.org"
+to = ["ops@example.org"]
+"""
+
+
+def swap(target: Path, source: Path) -> None:
+    """Replace a file the way the kernel's view changes: atomically."""
+    temp = target.with_suffix(".new")
+    shutil.copyfile(source, temp)
+    os.replace(temp, target)
+
+
+async def test_degraded_array_mails_operator(tmp_path: Path, incidents: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    inbox, port = smtp_server
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "sys").mkdir()
+    mdstat = tmp_path / "proc" / "mdstat"
+    shutil.copyfile(incidents / "mdstat-0-healthy.txt", mdstat)
+    settings = parse_config(agent_config(tmp_path, port))
+    agent = Agent(settings)
+    task = asyncio.create_task(agent.run(install_signals=False))
+    try:
+        async with asyncio.timeout(20):
+            await agent.ready.wait()
+            while "raid" not in agent.state.results:
+                await asyncio.sleep(0.05)
+        assert agent.state.results["raid"].state.label == "OK"
+        assert not inbox.messages, "a healthy array must not mail anyone"
+
+        started = time.monotonic()
+        swap(mdstat, incidents / "mdstat-1-member-failed.txt")
+        async with asyncio.timeout(10):
+            await inbox.arrived.wait()
+        latency = time.monotonic() - started
+        assert latency < 5.0
+
+        mail = inbox.messages[0]
+        subject = str(mail["Subject"])  # type: ignore[index]
+        body = mail.get_payload(decode=True).decode()  # type: ignore[attr-defined]
+        assert "CRITICAL" in subject and "md" in subject
+        assert "sdf" in body, "the mail names the failed member"
+        assert "serial" in body.lower() or "by-id" in body, "the mail says how to find the disk"
+
+        host, listen_port = agent.state.listen  # type: ignore[misc]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{host}:{listen_port}/metrics") as response:
+                metrics = await response.text()
+            async with http.get(f"http://{host}:{listen_port}/healthz") as response:
+                health = await response.json()
+        assert 'yamori_raid_health_percent{array="md1"} 50.0' in metrics
+        assert 'yamori_probe_state{probe="raid"} 2.0' in metrics
+        assert health["state"] == "CRITICAL"
+        assert any(a["state"] == "CRITICAL" for a in health["alerts"])
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 10)
+    # the history is on disk
+    assert (tmp_path / "var" / "yamori.sqlite").exists()
