@@ -30,6 +30,6 @@ class GuardSettings(Section):
     languages: list[str] = Field(default_factory=lambda: ["en", "ja"],
                                  description="lc_messages languages to recognise (catalogs: postgres-NN.mo)")
     log_timezone: str = Field("", description="the server's log_timezone, to read zone abbreviations; '' = guess")
-    poll_interval: Duration = Field(0.25, description="how often the log files are checked for new lines")
+    poll_interval: Duration = Field(0.5, description="how often the log files are checked for new lines")
     nft: list[str] = Field(default_factory=lambda: ["nft"], description="the nft command (argv prefix)")
     max_sources: int = Field(100_000, ge=1000, description="sources remembered for counting (LRU)")

@@ -56,6 +56,8 @@ class Tailer:
         self.positions: dict[str, Position] = {}
         self.first_start = True
         self.behind = False      # the last poll left data unread (a big backlog): poll again at once
+        self._saved = ""         # the positions as last written, so an idle poll writes nothing
+        self._mtimes: dict[str, int] = {}   # st_mtime_ns per file at the last poll (memory only)
         self._load()
 
     def _load(self) -> None:
@@ -71,10 +73,14 @@ class Tailer:
     def save(self) -> None:
         if not self.state_path:
             return
+        text = json.dumps({k: vars(v) for k, v in self.positions.items()})
+        if text == self._saved:
+            return  # nothing moved: no write every poll
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: vars(v) for k, v in self.positions.items()}), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.state_path)
+        self._saved = text
 
     def files(self) -> list[str]:
         out: list[str] = []
@@ -104,12 +110,18 @@ class Tailer:
         # forget files that no longer exist under any name we watch
         for key in [k for k in self.positions if k not in seen]:
             del self.positions[key]
+        for key in [k for k in self._mtimes if k not in seen]:
+            del self._mtimes[key]
         self.first_start = False
         self.behind = any(c.more for c in chunks)
         return chunks
 
     def _read(self, path: str, key: str, st: os.stat_result) -> Chunk | None:
         pos = self.positions.get(key)
+        unchanged = self._mtimes.get(key) == st.st_mtime_ns
+        self._mtimes[key] = st.st_mtime_ns
+        if unchanged and pos is not None and pos.path == path and st.st_size == pos.offset:
+            return None  # untouched since the last poll: an idle poll costs one stat(), not an open and a read
         try:
             f = open(path, "rb")  # noqa: SIM115
         except OSError:
