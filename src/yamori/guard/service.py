@@ -25,7 +25,9 @@ from .digest import Digest
 from .policy import Ban, Policy, event_epoch
 from .serverconf import server_log_settings
 from .tail import Tailer
+from .wake import DirectoryWatch
 
+RECHECK_WITH_INOTIFY = 5.0   # seconds between safety-net checks when inotify watches every log directory
 PRIME = 1 << 20     # bytes re-read behind a resume point, as lookback for `connection received`
 
 
@@ -179,17 +181,34 @@ class GuardService:
 
     async def run(self, sink: Sink) -> None:
         await asyncio.to_thread(self.start, sink)   # may ask the server, and runs nft: not on the loop
+        watch = DirectoryWatch(self.g.logs)
+        live = watch.start()
+        try:
+            await self._loop(sink, watch if live else None)
+        finally:
+            watch.close()
+
+    async def _loop(self, sink: Sink, watch: DirectoryWatch | None) -> None:
+        # with inotify on every log directory, re-check only now and then as a safety net
+        recheck = RECHECK_WITH_INOTIFY if watch is not None and watch.complete else self.g.poll_interval
         last_samples = 0.0
         while True:
             try:
-                await asyncio.to_thread(self.poll_once, sink)
+                # the stat()s run on the loop; reading and parsing only when a file moved
+                if self.tailer.changed():
+                    await asyncio.to_thread(self.poll_once, sink)
             except Exception as err:
                 sink.event(self.name, Finding("guard.error", Severity.WARNING, "guard", f"guard poll failed: {err!r}"))
-            if self.clock() - last_samples >= 10:
+            if self.clock() - last_samples >= 60:
                 sink.samples(self.name, self.samples())
                 last_samples = self.clock()
             self.maybe_digest(sink)
-            await asyncio.sleep(0 if self.tailer.behind else self.g.poll_interval)
+            if self.tailer.behind:
+                await asyncio.sleep(0)
+            elif watch is not None:
+                await watch.wait(recheck)
+            else:
+                await asyncio.sleep(recheck)
 
 
 class PrintSink:

@@ -58,6 +58,7 @@ class Tailer:
         self.behind = False      # the last poll left data unread (a big backlog): poll again at once
         self._saved = ""         # the positions as last written, so an idle poll writes nothing
         self._mtimes: dict[str, int] = {}   # st_mtime_ns per file at the last poll (memory only)
+        self._last_snapshot: dict[str, tuple[int, int, int]] | None = None
         self._load()
 
     def _load(self) -> None:
@@ -88,8 +89,24 @@ class Tailer:
             out += sorted(glob.glob(g)) if any(c in g for c in "*?[") else ([g] if os.path.exists(g) else [])
         return list(dict.fromkeys(out))
 
+    def snapshot(self) -> dict[str, tuple[int, int, int]]:
+        """(inode, size, mtime) of every matching file: cheap enough to run on the event loop."""
+        result: dict[str, tuple[int, int, int]] = {}
+        for path in self.files():
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            result[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return result
+
+    def changed(self) -> bool:
+        """True when a poll could find something: a file appeared, vanished, grew or was rewritten."""
+        return self.behind or self.snapshot() != self._last_snapshot
+
     def poll(self) -> list[Chunk]:
         """New whole lines of every matching file (oldest modified first)."""
+        self._last_snapshot = self.snapshot()
         chunks: list[Chunk] = []
         seen: set[str] = set()
         stats: list[tuple[float, str, os.stat_result]] = []
