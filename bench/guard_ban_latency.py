@@ -120,7 +120,8 @@ def main() -> None:
     got = latency(rounds)
     got.sort()
     p99 = got[min(len(got) - 1, int(len(got) * 0.99))] if got else float("nan")
-    print(f"ban latency over {len(got)}/{rounds} rounds (inotify wake-up, 0.5 s polling fallback): median {statistics.median(got) * 1000:.0f} ms, "
+    print(f"ban latency over {len(got)}/{rounds} rounds (inotify wake-up, 0.5 s polling fallback): "
+          f"median {statistics.median(got) * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms, max {got[-1] * 1000:.0f} ms")
     before, after, seen = memory(sources)
     print(f"memory: {seen:,} failures from {sources:,} distinct sources read; peak RSS {before:.0f} MiB before, "
