@@ -142,10 +142,7 @@ class Agent:
             await self._in_writer(_write_result, self.store, result)
         except Exception:  # a full disk must not stop the alerting path
             log.exception("store write failed for %s", result.name)
-        transitions = self.alerting.observe(result)
-        for change in transitions:
-            log.info("alert %s -> %s %s %s: %s", change.previous.name, change.state.name, change.rule,
-                     change.subject, change.message)
+        self.alerting.observe(result)  # the engine logs each transition it makes
         if result.state.value and result.reason:
             log.debug("probe %s %s: %s", result.name, result.state.label, result.reason)
 
@@ -191,6 +188,10 @@ class _AgentSink:
     def state(self, service: str, findings: list[Finding]) -> None:
         if self.agent.alerting is not None:
             self.agent.alerting.observe_state(service, findings)
+
+    def report(self, service: str, check: str, subject: str, text: str) -> None:
+        if self.agent.alerting is not None:
+            self.agent.alerting.report(service, check, subject, text)
 
 
 def _critical() -> Any:

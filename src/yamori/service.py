@@ -21,6 +21,9 @@ class Sink(Protocol):
     def state(self, service: str, findings: list[Finding]) -> None:
         """The service's current standing findings (like a probe result): alert on change."""
 
+    def report(self, service: str, check: str, subject: str, text: str) -> None:
+        """A periodic report for the operator (e.g. the guard's daily digest), mailed as is."""
+
 
 class Service(Protocol):
     name: str

@@ -213,3 +213,15 @@ async def test_ssl_with_login(ca: trustme.CA, tmp_path: Path, monkeypatch: pytes
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_a_report_is_mailed_as_written_and_creates_no_alert(smtp: SmtpServer, tmp_path: Path) -> None:
+    engine = Alerting(email(smtp.port), tmp_path, "db1", clock=Clock())
+    digest = "PostgreSQL auth failures on 2026-11-25: 12\n\nTop sources:\n  203.0.113.9 (7)\n"
+    engine.report("guard", "guard.digest", "2026-11-25", digest)
+    assert await engine.deliver_pending() == 1
+    [mail] = smtp.inbox.messages
+    assert mail["Subject"] == "[yamori] db1 guard.digest 2026-11-25: PostgreSQL auth failures on 2026-11-25: 12"
+    text = mail.get_payload(decode=True).decode("utf-8")
+    assert "Top sources:\n  203.0.113.9 (7)" in text
+    assert engine.active() == []

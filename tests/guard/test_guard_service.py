@@ -15,12 +15,16 @@ class ListSink:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.sampled: list[Sample] = []
+        self.reports: list[tuple[str, str, str]] = []
 
     def samples(self, service: str, samples: list[Sample]) -> None:
         self.sampled += samples
 
     def event(self, service: str, finding: Finding) -> None:
         self.findings.append(finding)
+
+    def report(self, service: str, check: str, subject: str, text: str) -> None:
+        self.reports.append((check, subject, text))
 
     def state(self, service: str, findings: list[Finding]) -> None:
         pass
@@ -71,9 +75,9 @@ def test_incident_alert_would_ban_restart_and_digest(tmp_path: Path) -> None:
     assert any(s.metric == "guard_auth_failures_total" and s.value == 4 for s in service.samples())
     clock[0] += 86400
     service.maybe_digest(sink)
-    digest = sink.findings[-1]
-    assert digest.check == "guard.digest" and digest.subject == "2026-11-25"
-    assert "203.0.113.9 (2)" in digest.message and "172.22.183.5" in digest.message
+    check, subject, text = sink.reports[-1]
+    assert check == "guard.digest" and subject == "2026-11-25"
+    assert "203.0.113.9 (2)" in text and "172.22.183.5" in text
 
 
 def test_records_older_than_the_backlog_are_skipped_on_first_start(tmp_path: Path) -> None:

@@ -107,6 +107,14 @@ class Alerting:
         self._commit(batch, now)
         return True
 
+    def report(self, source: str, check: str, subject: str, text: str) -> None:
+        """A periodic report (the guard's daily digest): mailed as it is, no alert state."""
+        now = self.clock()
+        batch = _Batch()
+        batch.transitions.append(Transition(check, subject, source, Kind.REPORT, State.OK, State.OK,
+                                            now, now, text, ""))
+        self._commit(batch, now)
+
     def _findings(self, batch: _Batch, source: str, findings: list[Finding], now: float) -> None:
         worst: dict[tuple[str, str], Finding] = {}
         for finding in findings:

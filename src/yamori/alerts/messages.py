@@ -89,6 +89,9 @@ def email_subject(note: Notification) -> str:
         what = f"still {note.state.label}: {what}"
     elif note.kind is Kind.TEST:
         what = "test message"
+    elif note.kind is Kind.REPORT:
+        title = clean(note.message.split("\n", 1)[0])
+        return clean(f"[yamori] {clean(note.host)} {clean(note.rule)} {clean(note.subject)}: {title}", SUBJECT_MAX)
     head = f"[yamori] {note.state.label} {clean(note.host)} {clean(note.rule)} {clean(note.subject)}: "
     return clean(head + what, SUBJECT_MAX)
 
@@ -97,6 +100,8 @@ def body(note: Notification) -> str:
     """The plain-text body: facts first, then what to do."""
     if note.kind is Kind.TEST:
         return _test_body(note)
+    if note.kind is Kind.REPORT:
+        return f"{clean_block(note.message)}\n\n-- \nyamori on {clean(note.host)}, sent {local_time(note.time)}\n"
     lines = [_headline(note), "", *_facts(note), ""]
     advice = clean_block(note.advice)
     if note.kind is Kind.RECOVERY:

@@ -37,6 +37,7 @@ class Kind(enum.StrEnum):
     REPEAT = "repeat"        # still not OK after `repeat`
     EVENT = "event"          # one-shot event (guard ban, ...), no state
     TEST = "test"            # `yamori notify test`
+    REPORT = "report"        # a periodic report (the guard's daily digest), no state
 
 
 @dataclass(frozen=True, slots=True)

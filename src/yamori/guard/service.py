@@ -175,8 +175,7 @@ class GuardService:
         day = self._day()
         if day == self.digest_day:
             return
-        sink.event(self.name, Finding("guard.digest", Severity.INFO, self.digest_day,
-                                      self.digest.compose(self.digest_day)))
+        sink.report(self.name, "guard.digest", self.digest_day, self.digest.compose(self.digest_day))
         self.digest, self.digest_day = Digest(), day
 
     async def run(self, sink: Sink) -> None:
@@ -229,6 +228,9 @@ class PrintSink:
 
     def state(self, service: str, findings: list[Finding]) -> None:
         pass
+
+    def report(self, service: str, check: str, subject: str, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
 
 
 def print_event(as_json: bool) -> Callable[[AuthEvent], None]:
