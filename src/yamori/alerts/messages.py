@@ -60,8 +60,10 @@ def clean(text: str, limit: int | None = None) -> str:
 
 
 def clean_block(text: str) -> str:
-    """Keep line breaks (advice may list steps) but no other control characters."""
-    return "\n".join(clean(line) for line in text.splitlines()).strip()
+    """Keep line breaks and indentation (advice lists steps, reports indent tables) but no
+    other control characters."""
+    lines = (_CONTROL.sub(" ", line).rstrip() for line in text.splitlines())
+    return "\n".join(lines).strip("\n")
 
 
 def iso_time(stamp: float) -> str:
