@@ -222,6 +222,6 @@ async def test_a_report_is_mailed_as_written_and_creates_no_alert(smtp: SmtpServ
     assert await engine.deliver_pending() == 1
     [mail] = smtp.inbox.messages
     assert mail["Subject"] == "[yamori] db1 guard.digest 2026-11-25: PostgreSQL auth failures on 2026-11-25: 12"
-    text = mail.get_payload(decode=True).decode("utf-8")
+    text = mail.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
     assert "Top sources:\n  203.0.113.9 (7)" in text
     assert engine.active() == []
