@@ -57,3 +57,34 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path, incidents: Path) -> Non
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sighup_rereads_the_config_and_keeps_serving(tmp_path: Path, incidents: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "sys").mkdir()
+    (tmp_path / "proc" / "mdstat").write_bytes((incidents / "mdstat-0-healthy.txt").read_bytes())
+    config = tmp_path / "yamori.toml"
+    base = (f'[agent]\nlisten = "127.0.0.1:0"\nstate_dir = "{tmp_path / "var"}"\n'
+            f'proc = "{tmp_path / "proc"}"\nsys = "{tmp_path / "sys"}"\nhostname = "%s"\n'
+            "[audit]\nenabled = false\n[guard]\nenabled = false\n[probes.system]\nenabled = false\n")
+    config.write_text(base % "before")
+    proc = subprocess.Popen([*YAMORI, "--config", str(config), "run"], stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        _wait_listen(proc)
+        config.write_text(base % "after")
+        proc.send_signal(signal.SIGHUP)
+        url = _wait_listen(proc)   # the agent restarts its loop with the new settings
+        with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+            assert json.loads(response.read())["host"] == "after"
+        config.write_text("[agent]\nlisten = 5\n")   # a broken config is refused, the agent goes on
+        proc.send_signal(signal.SIGHUP)
+        url = _wait_listen(proc)
+        with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+            assert json.loads(response.read())["host"] == "after"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
