@@ -42,7 +42,10 @@ def _print_table(data: dict[str, Any]) -> None:
     for probe in data["probes"]:
         table.add_row(escape(probe["name"]), _styled(probe["state"]), escape(probe["reason"]))
     console.print(table)
-    for finding in data["findings"]:
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    # an alert nobody receives is the incident itself: say it first
+    ordered = sorted(data["findings"], key=lambda f: (f["check"] != "notify.unconfigured", rank[f["severity"]]))
+    for finding in ordered:
         style = {"critical": "bold red", "warning": "yellow"}.get(finding["severity"], "dim")
         # finding text may come from logs or config files: never let it be read as markup
         console.print(f"[{style}]{finding['severity'].upper()}[/] ", end="")
