@@ -32,6 +32,7 @@ $(STAMP)-test: $(VENV)/bin/python pyproject.toml
 
 lint: $(STAMP)-test
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src/yamori
 
 bench: $(STAMP)-test
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

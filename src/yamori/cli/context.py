@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -25,7 +25,7 @@ class CliContext:
             fail(str(err))
 
 
-def fail(message: str, code: int = 2) -> Any:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error for a person (no traceback) and exit with `code`."""
     click.echo(f"yamori: {message}", err=True)
     sys.exit(code)

@@ -80,13 +80,13 @@ def restore_test(ctx: CliContext, name: str, dsn: str | None) -> None:
     entry = next((b for b in ctx.settings.postgres.backups if b.name == name), None)
     if entry is None:
         known = ", ".join(b.name for b in ctx.settings.postgres.backups) or "none configured"
-        return fail(f"no [[postgres.backups]] named {name!r} (configured: {known})")
+        fail(f"no [[postgres.backups]] named {name!r} (configured: {known})")
     target = dsn or entry.restore_dsn
     if not target:
-        return fail(f"backup {name}: give --dsn or set restore_dsn")
+        fail(f"backup {name}: give --dsn or set restore_dsn")
     newest = scan_backups(entry).newest
     if newest is None:
-        return fail(f"backup {name}: no file matching {entry.pattern} in {entry.dir}")
+        fail(f"backup {name}: no file matching {entry.pattern} in {entry.dir}")
     click.echo(f"restoring {newest.path} into a scratch database…", err=True)
     result = run_restore(Path(newest.path), target)
     click.echo(("ok: " if result.ok else "FAILED: ") + result.message)

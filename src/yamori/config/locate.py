@@ -47,11 +47,11 @@ def key_lines(text: str) -> dict[Path, int]:
                 current = _with_indices(names, array_counts)
             lines.setdefault(current, number)
             continue
-        key = _KEY.match(line)
-        if key:
-            path = (*current, *_split_dotted(key.group(1)))
+        assignment = _KEY.match(line)
+        if assignment:
+            path = (*current, *_split_dotted(assignment.group(1)))
             lines.setdefault(path, number)
-            rest = line[key.end():]
+            rest = line[assignment.end():]
             if rest.count('"""') == 1 or rest.count("'''") == 1:
                 in_multiline = True
     return lines
