@@ -41,6 +41,7 @@ class AgentState:
     started: float
     results: dict[str, ProbeResult] = field(default_factory=dict)
     service_samples: dict[str, list[Sample]] = field(default_factory=dict)
+    services: list[str] = field(default_factory=list)
     listen: tuple[str, int] | None = None
 
 
@@ -73,6 +74,7 @@ class Agent:
         self.alerting = _open_alerting(settings, self.state.hostname, self.clock)
         probes = build_probes(settings)
         services = build_services(settings)
+        self.state.services = [s.name for s in services]
         if install_signals:
             self._install_signals()
         runner = await self._start_web()

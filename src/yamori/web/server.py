@@ -40,6 +40,7 @@ def health(agent: Agent) -> dict[str, Any]:
         "uptime_seconds": round(time.time() - agent.state.started, 1),
         "state": worst_state([r.state for r in results.values()]).label,
         "probes": [r.as_json() for r in results.values()],
+        "services": list(agent.state.services),
         "alerts": [a.as_json() for a in alerting.active()] if alerting else [],
         "delivery": alerting.delivery_status().as_json() if alerting else {},
     }
@@ -53,6 +54,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <h1>yamori — {host}</h1>{banner}
 <h2>Alerts</h2>{alerts}
 <h2>Probes</h2><table><tr><th>probe</th><th>state</th><th>reason</th></tr>{probes}</table>
+<p>Watching continuously: {services}</p>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p></body></html>"""
 
 
@@ -75,5 +77,6 @@ def status_page(data: dict[str, Any]) -> str:
         f'{esc(str(a.get("subject")))}: {esc(str(a.get("message", "")))}</li>'
         for a in data["alerts"]
     )
-    return _PAGE.format(host=esc(data["host"]), banner=banner,
+    services = ", ".join(esc(name) for name in data.get("services", [])) or "nothing"
+    return _PAGE.format(host=esc(data["host"]), banner=banner, services=services,
                         alerts=f"<ul>{alerts}</ul>" if alerts else "<p>none</p>", probes=probes)
