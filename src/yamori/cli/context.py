@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ..config import ConfigError, Settings, find_config, load_config
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 class CliContext:
@@ -18,6 +19,10 @@ class CliContext:
 
     @cached_property
     def settings(self) -> Settings:
+        # imported here: pydantic and the config model cost ~90 ms, and commands that take no
+        # config (`guard scan`) must not pay for them
+        from ..config import ConfigError, find_config, load_config
+
         path = find_config(self.config_path)
         try:
             return load_config(path)

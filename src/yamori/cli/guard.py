@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import sys
-from collections import Counter
-from typing import Any
 
 import click
 
-from ..records import AuthEvent
 from .context import CliContext, fail, pass_context, print_json
 
 FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog"])
@@ -20,13 +15,6 @@ FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog"])
 @click.group("guard")
 def command() -> None:
     """PostgreSQL access guard: scan logs, watch them, list and lift bans."""
-
-
-def safe(text: str | None) -> str:
-    """Attacker-chosen names shown to a person: control characters made visible."""
-    if text is None:
-        return "-"
-    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 @command.command()
@@ -41,6 +29,7 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
     """Read whole log FILEs once and report every authentication failure.
 
     Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
+    from ..guard.scanout import ScanTally
     from ..postgres.logformat import PrefixError, compile_prefix
     from ..postgres.logread import scan_file
 
@@ -49,48 +38,32 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
             compile_prefix(prefix)
         except PrefixError as err:
             fail(str(err), 2)
-    totals: dict[str, Any] = {"files": 0, "lines": 0, "failures": 0, "trusted": 0, "untrusted": 0,
-                              "attributed": 0}
-    kinds: Counter[str] = Counter()
-    langs: Counter[str] = Counter()
-    sources: Counter[str] = Counter()
-    errors = 0
-    show_progress = not as_json and sys.stderr.isatty()
-    def take(ev: AuthEvent) -> None:
-        totals["failures"] += 1
-        totals["trusted" if ev.trusted else "untrusted"] += 1
-        kinds[ev.kind] += 1
-        langs[ev.lang] += 1
-        if ev.source and ev.trusted:
-            totals["attributed"] += 1
-            if ev.source in sources or len(sources) < 100_000:   # bounded: a botnet cannot exhaust memory
-                sources[ev.source] += 1
-        if as_json:
-            out.write(json.dumps(ev.as_json(), ensure_ascii=False) + "\n")
-        else:
-            flag = "" if ev.trusted else "  [UNTRUSTED: not attributable, never banned]"
-            out.write(f"{ev.time or '-'} {ev.source or '-':<15} {ev.kind:<22} user={safe(ev.user)} "
-                      f"db={safe(ev.database)}{flag}\n")
-
     out = sys.stdout
+    tally = ScanTally(as_json, out)
+    files_read = lines = errors = 0
+    show_progress = not as_json and sys.stderr.isatty()
     for path in files:
         if show_progress:
             click.echo(f"reading {path} ...", err=True)
-        report = scan_file(path, log_format, prefix, on_event=take)
+        report = scan_file(path, log_format, prefix, on_event=tally.add, tally=tally)
+        tally.flush()
         for problem in report.errors:
             click.echo(f"yamori: {problem}", err=True)
             errors += 1
-        totals["files"] += 1
-        totals["lines"] += report.lines
+        files_read += 1
+        lines += report.lines
         for s in report.suspicions:
             click.echo(f"yamori: {path}:{s.line}: suspected log injection: {s.reason}", err=True)
     out.flush()
-    summary = {**totals, "sources": len(sources), "by_kind": dict(kinds), "by_lang": dict(langs),
+    totals, sources = tally.totals, tally.sources
+    summary = {"files": files_read, "lines": lines, "failures": totals["failures"], "trusted": totals["trusted"],
+               "untrusted": totals["untrusted"], "attributed": totals["attributed"], "sources": len(sources),
+               "by_kind": dict(tally.kinds), "by_lang": dict(tally.langs),
                "top_sources": [{"source": s, "failures": n} for s, n in sources.most_common(10)]}
     if as_json:
         print_json({"summary": summary})
     else:
-        click.echo(f"{totals['failures']} failures in {totals['lines']} lines of {totals['files']} file(s); "
+        click.echo(f"{totals['failures']} failures in {lines} lines of {files_read} file(s); "
                    f"{totals['attributed']} attributed to {len(sources)} sources, {totals['untrusted']} untrusted")
     if errors:
         sys.exit(2)
@@ -102,6 +75,8 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
 @pass_context
 def watch(ctx: CliContext, as_json: bool) -> None:
     """Run the guard alone in the foreground and print each event as it is read."""
+    import asyncio
+
     from ..guard.service import GuardService, PrintSink, print_event
 
     settings = ctx.settings

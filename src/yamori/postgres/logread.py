@@ -4,6 +4,7 @@ bounded chunks, and an incremental `LogReader` the tailer feeds."""
 from __future__ import annotations
 
 import glob
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from ..records import AuthEvent
 from .log import StderrScanner, Suspicion
 from .logformat import DEBIAN_PREFIX, PrefixError, compile_prefix
+from .logsplit import Tally, scan_halves, worth_splitting
 from .logstruct import LogFormatError, iter_jsonlog, scan_csvlog
 from .messages import catalog
 
@@ -95,6 +97,18 @@ class LogReader:
         return events
 
     def _feed_stderr(self, data: bytes, final: bool) -> list[AuthEvent]:
+        if self.stderr is not None:
+            # the held partial line and this chunk's whole lines go to the scanner in one copy
+            end = len(data) if final else data.rfind(b"\n") + 1
+            held, self.held = self.held, data[end:]
+            if end == 0 and not final:
+                self.held = held + data
+                events = self.stderr.feed(b"", final=final)
+            else:
+                events = self.stderr.feed(memoryview(data)[:end], final=final, before=held)
+            self.suspicions += self.stderr.suspicions
+            self.stderr.suspicions = []
+            return events
         buf = self.held + data
         cut = buf.rfind(b"\n") + 1 if not final else len(buf)
         self.held = buf[cut:]
@@ -133,9 +147,11 @@ def _complete_records(buf: bytes, *, csv: bool, final: bool) -> int:
 
 
 def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tuple[str, ...] = ("en", "ja"),
-              on_event: Callable[[AuthEvent], None] | None = None) -> ScanReport:
+              on_event: Callable[[AuthEvent], None] | None = None, tally: Tally | None = None) -> ScanReport:
     """Read one whole file once, in bounded chunks. Errors are reported as `file:line: why`.
-    With `on_event`, events are handed over as they are read instead of being kept."""
+    With `on_event`, events are handed over as they are read instead of being kept. With `tally`
+    (which then takes the events instead of `on_event`), a large stderr log is read by two
+    processes at once (see yamori.postgres.logsplit), with the same result."""
     report = ScanReport()
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below; chunks must outlive a with-block per read
@@ -153,6 +169,11 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
             return report
         data = head
         try:
+            if (tally is not None and fmt == "stderr" and worth_splitting(size := os.fstat(f.fileno()).st_size)
+                    and scan_halves(f, path, reader, head, size, tally, report, CHUNK)):
+                return report
+            if tally is not None:
+                on_event = tally.add
             while True:
                 more = f.read(CHUNK)
                 got = reader.feed(data, final=not more)

@@ -140,8 +140,23 @@ class Template:
     fields: tuple[str, ...]
     marker: str
     msgstr: str
-    lazy: re.Pattern[str]
-    greedy: re.Pattern[str]
+    lazy_text: str
+    greedy_text: str
+
+    # Compiled on first use: the careful path needs them only for lines the fast lane declines,
+    # and compiling all of them up front is a visible share of a short `guard scan`.
+    @property
+    def lazy(self) -> re.Pattern[str]:
+        return _compiled(self.lazy_text)
+
+    @property
+    def greedy(self) -> re.Pattern[str]:
+        return _compiled(self.greedy_text)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(text: str) -> re.Pattern[str]:
+    return re.compile(text, re.DOTALL)
 
 
 def _compile(msgstr: str, fields: tuple[str, ...], encryptions: Iterable[str], greedy: bool) -> re.Pattern[str]:
@@ -250,8 +265,8 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
             for msgstr in tr.get(spec.msgid, ()):
                 marker = literal_marker(msgstr)
                 templates.append(Template(spec.kind, lang, spec.fields, marker, msgstr,
-                                          _compile(msgstr, spec.fields, encs, False),
-                                          _compile(msgstr, spec.fields, encs, True)))
+                                          pattern_text(msgstr, spec.fields, encs, False),
+                                          pattern_text(msgstr, spec.fields, encs, True)))
                 markers.append(marker)
                 if spec.kind in LOGGED_AS_LOG:
                     noise.append(marker)
@@ -266,7 +281,7 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
         sec += [t for s in SECONDARY for t in tr.get(s, ())]
         unknown += list(tr.get(UNKNOWN, ()))
     # Specific templates before general ones: the replication variants and SSL suffixes first.
-    templates.sort(key=lambda t: -len(t.lazy.pattern))
+    templates.sort(key=lambda t: -len(t.lazy_text))
     return Catalog(tuple(langs), tuple(templates), tuple(details), enc_names, tuple(conns),
                    tuple(dict.fromkeys(sev)), tuple(dict.fromkeys(sec)), tuple(dict.fromkeys(unknown)),
                    _minimal_markers(markers), _shared_markers(_minimal_markers(noise)), lang_of)
