@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -63,3 +64,7 @@ def main() -> None:
         cli.main(prog_name="yamori")
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader of our output went away (`yamori guard scan --json | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

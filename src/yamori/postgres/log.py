@@ -132,7 +132,7 @@ class StderrScanner:
                     resume = ls
                     break
                 le = len(buf)
-            result = fast(buf, ls, le, final) if fast is not None else None
+            result: AuthEvent | object | None = fast(buf, ls, le, final) if fast is not None else None
             if result is None:
                 result = self._event_at(buf, ls, le, final)
             if result is _DEFER:

@@ -187,6 +187,8 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
                 data = more
         except LogFormatError as err:
             report.errors.append(f"{path}:{err.line}: {err}")
+        except BrokenPipeError:
+            raise   # our reader went away (`| head`): not a problem with the log file
         except OSError as err:
             report.errors.append(f"{path}: read failed: {err.strerror}")
     report.suspicions = reader.suspicions
