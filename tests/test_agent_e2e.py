@@ -121,3 +121,47 @@ async def test_degraded_array_mails_operator(tmp_path: Path, incidents: Path, sm
         await asyncio.wait_for(task, 10)
     # the history is on disk
     assert (tmp_path / "var" / "yamori.sqlite").exists()
+
+
+async def test_auth_failure_from_an_unexpected_lan_mails_at_once(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """Incident 1 through the whole agent: PostgreSQL logs a failure from a private address
+    that is none of the operator's networks; the guard (woken by inotify) classifies it and the
+    operator gets a CRITICAL mail naming the range and what was tried."""
+    inbox, port = smtp_server
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "sys").mkdir()
+    log = tmp_path / "postgresql-Wed.log"
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S.000 UTC", time.gmtime())
+    log.write_text(f"{stamp} [100] LOG:  database system is ready to accept connections\n")
+    config = agent_config(tmp_path, port).replace("[guard]\nenabled = false\n", f"""
+[guard]
+logs = ["{tmp_path}/postgresql-*.log"]
+log_line_prefix = "%m [%p] %q%u@%d "
+[[inventory.networks]]
+name = "admin"
+cidr = "203.0.113.0/28"
+role = "admin"
+""")
+    agent = Agent(parse_config(config))
+    task = asyncio.create_task(agent.run(install_signals=False))
+    try:
+        async with asyncio.timeout(20):
+            await agent.ready.wait()
+            while "guard" not in agent.state.services:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)   # the guard has read the existing file
+        started = time.monotonic()
+        with log.open("a") as f:
+            f.write(f'{stamp} [4242] postgres@postgres FATAL:  no pg_hba.conf entry for host "172.22.182.49", '
+                    'user "postgres", database "postgres", no encryption\n')
+        async with asyncio.timeout(10):
+            await inbox.arrived.wait()
+        assert time.monotonic() - started < 5
+        mail = inbox.messages[0]
+        subject = str(mail["Subject"])  # type: ignore[index]
+        body = mail.get_payload(decode=True).decode()  # type: ignore[attr-defined]
+        assert "CRITICAL" in subject and "172.22.182.49" in subject
+        assert "172.16" in body, "the mail names the private range the source is in"
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 10)

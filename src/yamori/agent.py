@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -172,28 +173,43 @@ class Agent:
 
 
 class _AgentSink:
+    """The agent's side of the service seam. Services may report from worker threads (the
+    guard parses in one); the alert engine and its SQLite connection live on the loop's
+    thread, so every call is carried over to it."""
+
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+
+    def _on_loop(self, func: Callable[..., None], *args: Any) -> None:
+        if threading.get_ident() == self.loop_thread:
+            func(*args)
+        else:
+            self.loop.call_soon_threadsafe(func, *args)
 
     def samples(self, service: str, samples: list[Sample]) -> None:
+        self._on_loop(self._samples, service, samples)
+
+    def event(self, service: str, finding: Finding) -> None:
+        if self.agent.alerting is not None:
+            self._on_loop(self.agent.alerting.observe_event, service, finding)
+
+    def state(self, service: str, findings: list[Finding]) -> None:
+        if self.agent.alerting is not None:
+            self._on_loop(self.agent.alerting.observe_state, service, findings)
+
+    def report(self, service: str, check: str, subject: str, text: str) -> None:
+        if self.agent.alerting is not None:
+            self._on_loop(self.agent.alerting.report, service, check, subject, text)
+
+    def _samples(self, service: str, samples: list[Sample]) -> None:
         now = self.agent.clock()
         stamped = [s if s.time is not None else Sample(s.metric, s.value, s.labels, s.unit, now) for s in samples]
         self.agent.state.service_samples[service] = stamped
         store = self.agent.store
         if store is not None:
             self.agent._writer.submit(store.write_samples, stamped)
-
-    def event(self, service: str, finding: Finding) -> None:
-        if self.agent.alerting is not None:
-            self.agent.alerting.observe_event(service, finding)
-
-    def state(self, service: str, findings: list[Finding]) -> None:
-        if self.agent.alerting is not None:
-            self.agent.alerting.observe_state(service, findings)
-
-    def report(self, service: str, check: str, subject: str, text: str) -> None:
-        if self.agent.alerting is not None:
-            self.agent.alerting.report(service, check, subject, text)
 
 
 def _critical() -> Any:
