@@ -182,7 +182,7 @@ class _AgentSink:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
 
-    def _on_loop(self, func: Callable[..., None], *args: Any) -> None:
+    def _on_loop(self, func: Callable[..., object], *args: Any) -> None:
         if threading.get_ident() == self.loop_thread:
             func(*args)
         else:
