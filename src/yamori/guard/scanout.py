@@ -50,9 +50,9 @@ class ScanTally:
         self.later_half = later_half
         self.out = out
         self.kept: list[str] = []
-        self.totals: dict[str, int] = {"failures": 0, "trusted": 0, "untrusted": 0, "attributed": 0}
-        self.kinds: Counter[str] = Counter()
-        self.langs: Counter[str] = Counter()
+        # (kind, lang, trusted, attributed) -> events, in order of first occurrence: one count
+        # per event instead of five; totals, kinds and langs are read from it
+        self.counts: dict[tuple[str, str, bool, bool], int] = {}
         # source -> failures, in order of first admission (most_common breaks ties by that order)
         self.sources: Counter[str] = Counter()
         # a later half counts the sources its own full table refused: the earlier half's table
@@ -61,28 +61,55 @@ class ScanTally:
         self.overflow = False   # more refused sources than that: a merge could not be exact
         self._lines: list[str] = []
 
-    def add(self, ev: AuthEvent) -> None:
-        t = self.totals
-        t["failures"] += 1
-        self.kinds[ev.kind] += 1
-        self.langs[ev.lang] += 1
-        if ev.trusted:
-            t["trusted"] += 1
-            src = ev.source
-            if src:
-                t["attributed"] += 1
-                sources = self.sources
-                if src in sources or len(sources) < MAX_SOURCES:
-                    sources[src] += 1
-                elif self.later_half:
-                    if src in self.refused or len(self.refused) < MAX_SOURCES:
-                        self.refused[src] += 1
-                    else:
-                        self.overflow = True
-        else:
-            t["untrusted"] += 1
+    @property
+    def totals(self) -> dict[str, int]:
+        t = {"failures": 0, "trusted": 0, "untrusted": 0, "attributed": 0}
+        for (_, _, trusted, attributed), n in self.counts.items():
+            t["failures"] += n
+            t["trusted" if trusted else "untrusted"] += n
+            t["attributed"] += n if attributed else 0
+        return t
+
+    @property
+    def kinds(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for key, n in self.counts.items():
+            out[key[0]] += n
+        return out
+
+    @property
+    def langs(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for key, n in self.counts.items():
+            out[key[1]] += n
+        return out
+
+    def add(self, ev: AuthEvent, enc: Any = encode_basestring) -> None:
+        src = ev.source
+        trusted = ev.trusted
+        key = (ev.kind, ev.lang, trusted, bool(src) and trusted)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+        if trusted and src:
+            sources = self.sources
+            if src in sources or len(sources) < MAX_SOURCES:
+                sources[src] += 1
+            elif self.later_half:
+                if src in self.refused or len(self.refused) < MAX_SOURCES:
+                    self.refused[src] += 1
+                else:
+                    self.overflow = True
         lines = self._lines
-        lines.append(event_json(ev) if self.as_json else event_text(ev))
+        if self.as_json:   # event_json, inline (once per failure)
+            t, u, d, e, r = ev.time, ev.user, ev.database, ev.encryption, ev.role_exists
+            lines.append(
+                f'{{"time": {"null" if t is None else enc(t)}, "source": {"null" if src is None else enc(src)}, '
+                f'"user": {"null" if u is None else enc(u)}, "database": {"null" if d is None else enc(d)}, '
+                f'"kind": {enc(ev.kind)}, "encryption": {"null" if e is None else enc(e)}, '
+                f'"role_exists": {"null" if r is None else "true" if r else "false"}, "lang": {enc(ev.lang)}, '
+                f'"trusted": {"true" if trusted else "false"}}}')
+        else:
+            lines.append(event_text(ev))
         if len(lines) >= 512:
             self.flush()
 
@@ -102,8 +129,8 @@ class ScanTally:
 
     def state(self) -> dict[str, Any]:
         self.flush()
-        return {"text": "".join(self.kept), "totals": self.totals, "kinds": self.kinds, "langs": self.langs,
-                "sources": self.sources, "refused": self.refused, "overflow": self.overflow}
+        return {"text": "".join(self.kept), "counts": self.counts, "sources": self.sources, "refused": self.refused,
+                "overflow": self.overflow}
 
     def absorb(self, state: dict[str, Any]) -> bool:
         """Continue with a later half's tally: as if its events had been added here, in order.
@@ -117,10 +144,9 @@ class ScanTally:
             self.out.write(state["text"])
         else:
             self.kept.append(state["text"])
-        for key, n in state["totals"].items():
-            self.totals[key] += n
-        self.kinds.update(state["kinds"])
-        self.langs.update(state["langs"])
+        counts = self.counts
+        for key, n in state["counts"].items():
+            counts[key] = counts.get(key, 0) + n
         sources = self.sources
         for src, n in state["sources"].items():
             if src in sources or len(sources) < MAX_SOURCES:

@@ -11,7 +11,6 @@ reading" or "ask the careful path".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..records import AuthEvent
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
 
 NAME = r"[A-Za-z0-9_.\-]{1,63}|\[unknown\]|\[不明\]"
 WINDOW = 4096
+AFTER = 2048   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
 NIL = "nil"
 # a group that never takes part in a match (group() gives None): lets one group() call fetch a
 # fixed tuple of names whatever fields a template has
@@ -38,11 +38,14 @@ class FastLane:
         self.templates: list[Template] = list(cat.templates)
         alts = []
         for i, t in enumerate(self.templates):
-            alts.append(f"(?P<t{i}>{pattern_text(t.msgstr, t.fields, encs, names=NAME, tag=f't{i}_')})")
-        fatal = "|".join(re.escape(f"{x}:  ") for x in cat.severities)
-        self.line_rx = re.compile(f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{'|'.join(alts)})")
-        secondary = "|".join(re.escape(x) for x in cat.secondary)
+            lead = t.msgstr.split("%", 1)[0]   # (no conversion in it: the rest's are numbered alike)
+            rest = pattern_text(t.msgstr[len(lead):], t.fields, encs, names=NAME, tag=f"t{i}_")
+            alts.append((lead, f"(?P<t{i}>{rest})"))
+        fatal = factored([(f"{x}:  ", "") for x in cat.severities], "FL")
+        self.line_rx = re.compile(f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{factored(alts, 'pna')})")
+        secondary = factored([(x, "") for x in cat.secondary], "D")
         self.detail_rx = re.compile(f"{prefix}(?:{secondary})")
+        self.after_rx = _after(scanner, prefix, secondary)
         conns = "|".join(f"(?P<c{i}>{pattern_text(m, ('host', 'port'), (), tag=f'c{i}_')})"
                          for i, m in enumerate(_conn_msgstrs(scanner)))
         self.conn_rx = re.compile(f"{prefix}(?:{fatal})(?:{conns})")
@@ -50,6 +53,10 @@ class FastLane:
         self._roles: dict[str, bool | None] = {}
         self.pair_rx, self.pair_alts = _pair(scanner, prefix, fatal, conns, self.line_rx.pattern,
                                              self.conn_markers)
+        # the pair, with what follows it read in a lookahead first (its groups close before the
+        # pair's, so `lastgroup` is still the template's); the lines end where `fullmatch` ends them
+        self.pair_after_rx = None if self.pair_rx is None else re.compile(
+            rf"(?=[^\n]*+\n[^\n]*+{self.after_rx.pattern})(?:{self.pair_rx.pattern})(?=\n)")
         groups = set(self.line_rx.groupindex)
         self.prefix_groups = frozenset(k for k in ("p", "u", "d", "h", "r", "m", "t", "n") if k in groups)
         # per template: the group names of user, database, host, encryption (None when absent)
@@ -62,10 +69,16 @@ class FastLane:
         pg = self.prefix_groups
         prefix_names = [k if k in pg else NIL for k in ("u", "d")]
         stamp = "m" if "m" in pg else "t" if "t" in pg else NIL
-        self.finish_spec = [(not dg and not hg, (ug or NIL, dg or NIL, *prefix_names, hg or NIL,
-                                                 "h" if "h" in pg else NIL, "r" if "r" in pg else NIL,
-                                                 stamp, eg or NIL))
-                            for ug, dg, hg, eg in self.fields]
+        self.finish_spec = [(t, not dg and not hg, (ug or NIL, dg or NIL, *prefix_names, hg or NIL,
+                                                    "h" if "h" in pg else NIL, "r" if "r" in pg else NIL,
+                                                    stamp, eg or NIL, "n" if "n" in pg else NIL))
+                            for t, (ug, dg, hg, eg) in zip(self.templates, self.fields, strict=True)]
+        # the pair's matching template group -> its spec and the names of one group() call: the
+        # fields above, %p of both lines, the host of each connection alternative
+        hosts = tuple(h for _, h in self.pair_alts)
+        self.pair_spec = {f"t{i}": (t, db, (*names, "p", "k_p", *hosts))
+                          for i, (t, db, names) in enumerate(self.finish_spec)}
+        self._last_failure = scanner.state.last_failure
 
     def event(self, buf: bytes, ls: int, le: int, final: bool) -> AuthEvent | None:
         """The event of the plain record at buf[ls:le], or None: use the careful path."""
@@ -81,32 +94,45 @@ class FastLane:
         """The common shape: the backend's `connection received` is the line just before.
         One match reads both lines. This is exactly what `_single` concludes for them: the newest
         connection marker before the failure is on that line (it is within WINDOW), and no part
-        of either pattern can match a newline, so each line is read as it would be alone."""
-        m = self.pair_rx.fullmatch(buf[cs:le].decode("utf-8", "replace"))   # type: ignore[union-attr]
-        if m is None or not m.lastgroup or m.lastgroup[0] != "t":
+        of either pattern can match a newline, so each line is read as it would be alone.
+        Usually the same match also reads what follows (`after_rx`, in a lookahead)."""
+        m = self.pair_after_rx.match(buf[cs:le + AFTER].decode("utf-8", "replace"))  # type: ignore[union-attr]
+        if m is None:
+            m = self.pair_rx.fullmatch(buf[cs:le].decode("utf-8", "replace"))   # type: ignore[union-attr]
+            if m is None:
+                return None
+            after = False
+        else:
+            after = True
+        spec = self.pair_spec.get(m.lastgroup)   # type: ignore[arg-type]
+        if spec is None:
             return None
-        group = m.group
-        index = int(m.lastgroup[1:])
-        for alt, host_group in self.pair_alts:
-            if group(alt) is not None:
-                conn_host = group(host_group)
+        values = m.group(*spec[2])
+        pid = values[10]
+        if not pid or values[11] != pid or self._last_failure.get(pid, -1) > self.s.base + cs:
+            return None
+        for conn_host in values[12:]:   # the connection alternative that matched (at most one)
+            if conn_host is not None:
                 break
         else:
             return None
-        pid, conn_pid = group("p", "k_p")
-        s = self.s
-        if not pid or conn_pid != pid or s.state.last_failure.get(pid, -1) > s.base + cs:
-            return None
-        details = self._details(buf, le, final, pid)
-        if details is None:
-            return None
-        return self._finish(group, index, details, ls, pid, conn_host)
+        if after:
+            detail_pid, details = m.group("d_p", "dm")
+            if detail_pid is not None and detail_pid != pid:
+                return None
+            if details:   # each continuation line's tab off, as `_details` joins them
+                details = details.replace("\n\t", "\n")
+        else:
+            details = self._details(buf, le, final, pid)
+            if details is None:
+                return None
+        return self._finish(spec, values, details, ls, pid, conn_host)
 
     def _single(self, buf: bytes, ls: int, le: int, final: bool) -> AuthEvent | None:
         m = self.line_rx.fullmatch(buf[ls:le].decode("utf-8", "replace"))
         if m is None or not m.lastgroup or m.lastgroup[0] != "t":
             return None
-        index = int(m.lastgroup[1:])
+        spec = self.finish_spec[int(m.lastgroup[1:])]
         group = m.group
         pid = group("p") if "p" in self.prefix_groups else None
         details = self._details(buf, le, final, pid)
@@ -123,45 +149,48 @@ class FastLane:
                 return None
         if conn_end != ls - 1 and self.s._orphan_before(buf, ls):
             return None
-        return self._finish(group, index, details, ls, pid, conn_host)
+        return self._finish(spec, group(*spec[2]), details, ls, pid, conn_host)
 
-    def _finish(self, group: Callable[..., Any], index: int, details: str, ls: int, pid: str | None,
-                conn_host: str | None) -> AuthEvent | None:
-        t = self.templates[index]
-        db_from_prefix, names = self.finish_spec[index]
-        # one group() call for every field (absent ones name the never-set group)
-        user, database, pu, pd, host, h, r, stamp, enc = group(*names)
+    def _finish(self, spec: tuple[Template, bool, tuple[str, ...]], values: tuple[Any, ...], details: str | None,
+                ls: int, pid: str | None, conn_host: str | None) -> AuthEvent | None:
+        """`values`: the groups named by spec[2] (the first ten are the fields read here)."""
+        t, db_from_prefix, _ = spec
+        user, database, pu, pd, host, h, r, stamp, enc, n = values[:10]
         if (user is not None and pu is not None and pu != user) or (
                 database is not None and pd is not None and pd != database):
             return None
-        for value in (h, r):   # %h, %r in the prefix
-            if value is not None:
-                other = _strip_port(value)
-                if other and other != "[local]":
-                    if host is not None and other != host:
-                        return None
-                    host = other
+        if h is not None or r is not None:
+            for value in (h, r):   # %h, %r in the prefix
+                if value is not None:
+                    other = _strip_port(value)
+                    if other and other != "[local]":
+                        if host is not None and other != host:
+                            return None
+                        host = other
         if conn_host is not None:
             if host is not None and conn_host != host:
                 return None
             host = conn_host
         s = self.s
-        if pid:
-            s._remember(pid, s.base + ls)
+        if pid:   # (StderrScanner._remember, inline: this runs once per failure)
+            lf = self._last_failure
+            lf[pid] = s.base + ls
+            lf.move_to_end(pid)
+            if len(lf) > 4096:
+                lf.popitem(last=False)
         cat = s.catalog
         unknown = cat.unknown
         if user is None:
             user = pu
         if database is None and db_from_prefix:
             database = pd
+        roles = self._roles
+        exists = (roles[details] if details in roles else self._role_exists(details)) if details else None
         return AuthEvent(
-            time=_utc(stamp) if stamp and stamp.endswith(" UTC") else iso_time(
-                stamp or (group("n") if "n" in self.prefix_groups else None), s.log_timezone),
-            source=host, user=None if user in unknown else user,
-            database=None if database in unknown else database, kind=t.kind,
-            encryption=cat.encryption_names.get(enc) if enc else None,
-            role_exists=self._role_exists(details) if details else None, lang=t.lang, trusted=True,
-            file=s.file, line=s._line_of(ls))
+            f"{stamp[:10]}T{stamp[11:-4]}+00:00" if stamp and stamp.endswith(" UTC")   # (see _utc)
+            else iso_time(stamp or n, s.log_timezone),
+            host, None if user in unknown else user, None if database in unknown else database, t.kind,
+            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls))
 
     def _role_exists(self, details: str) -> bool | None:
         """catalog.role_exists, remembered: scanners repeat the same few DETAIL texts, and trying
@@ -235,6 +264,52 @@ def _pair(scanner: StderrScanner, prefix: str, fatal: str, conns: str, line: str
     alts = [(f"k_c{i}", f"k_c{i}_host") for i, m in enumerate(_conn_msgstrs(scanner))
             if first_marker in m]
     return re.compile(f"{first}\n{line}"), alts
+
+
+def factored(items: list[tuple[str, str]], prefer: str = "") -> str:
+    """Alternatives (literal lead, regex of the rest), in order, as one regex that finds the same
+    first match with fewer steps: alternatives are grouped by their next literal character and
+    common leads are written once. Only alternatives whose next character is the text's can match,
+    so the first to match in each group (which keeps their order) is the first overall; groups
+    (at most one of which can match) are tried in `prefer`'s order. Where a lead has run out, the
+    alternatives stay as given."""
+    if len(items) == 1:
+        return re.escape(items[0][0]) + items[0][1]
+    if any(not lead for lead, _ in items):
+        return "|".join(re.escape(lead) + rest for lead, rest in items)
+    first, last = min(lead for lead, _ in items), max(lead for lead, _ in items)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    common = first[:n]
+    if common:
+        return re.escape(common) + f"(?:{factored([(lead[len(common):], r) for lead, r in items], prefer)})"
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for lead, rest in items:
+        groups.setdefault(lead[0], []).append((lead[1:], rest))
+    order = sorted(groups, key=lambda c: prefer.find(c) % (len(prefer) + 1))
+    return "|".join(factored([(c + lead, r) for lead, r in groups[c]], prefer) if len(groups[c]) == 1
+                    else re.escape(c) + f"(?:{factored(groups[c], prefer)})" for c in order)
+
+
+def _after(scanner: StderrScanner, prefix: str, secondary: str) -> re.Pattern[str]:
+    """What `_details` reads after a failure line, as one match on the text from the failure
+    line's newline on, for the usual shapes: no secondary record, or one (with its tab
+    continuation lines), then a whole record-start line. No match: ask `_details`.
+    The secondary record is read where `detail_rx` reads it (the rest of the pattern does not
+    depend on how its line splits, so the first split found is `detail_rx.match`'s); a
+    secondary record is never skipped (it is taken whole); no part can match a newline
+    except the explicit ones (the prefix has no %i, checked by `_pair`)."""
+    detail = f"{prefix}(?:{secondary})"
+    # a record start (`start_rx`); tried first with the plain names, which is much cheaper than
+    # the free text's lazy loops and, matching, implies `start_rx` matches (the same labels)
+    labels = "|".join(re.escape(x) for x in [f"{s}:  " for s in scanner.catalog.severities]
+                      + list(scanner.catalog.secondary))
+    start = f"(?:{_renamed(prefix, 'f_')}(?:{labels})|{_renamed(scanner.start_rx.pattern, 's_')})"
+    # the secondary record, if `detail_rx` reads one here, is taken whole (possessive): then one
+    # newline, no second secondary record; else (no record) the line must be a record start
+    return re.compile(rf"\n(?!\t)(?:{_renamed(detail, 'd_')}(?P<dm>[^\n]*+(?:\n\t[^\n]*+)*+))?+"
+                      rf"(?(dm)\n(?!\t)(?!{_renamed(detail, 'x_')})|)(?={start}[^\n]*\n)")
 
 
 def _renamed(pattern: str, tag: str) -> str:
