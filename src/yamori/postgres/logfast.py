@@ -11,6 +11,7 @@ reading" or "ask the careful path".
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..records import AuthEvent
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 NAME = r"[A-Za-z0-9_.\-]{1,63}|\[unknown\]|\[不明\]"
 WINDOW = 4096
-AFTER = 2048   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
+AFTER = 1024   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
 NIL = "nil"
 # a group that never takes part in a match (group() gives None): lets one group() call fetch a
 # fixed tuple of names whatever fields a template has
@@ -42,7 +43,8 @@ class FastLane:
             rest = pattern_text(t.msgstr[len(lead):], t.fields, encs, names=NAME, tag=f"t{i}_")
             alts.append((lead, f"(?P<t{i}>{rest})"))
         fatal = factored([(f"{x}:  ", "") for x in cat.severities], "FL")
-        self.line_rx = re.compile(f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{factored(alts, 'pna')})")
+        # (compiled on first use: the pair below reads the usual records, this regex the others)
+        self._line = f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{factored(alts, 'pna')})"
         secondary = factored([(x, "") for x in cat.secondary], "D")
         self.detail_rx = re.compile(f"{prefix}(?:{secondary})")
         self.after_rx = _after(scanner, prefix, secondary)
@@ -51,13 +53,13 @@ class FastLane:
         self.conn_rx = re.compile(f"{prefix}(?:{fatal})(?:{conns})")
         self.conn_markers = [m for _, m in scanner.conn_markers]
         self._roles: dict[str, bool | None] = {}
-        self.pair_rx, self.pair_alts = _pair(scanner, prefix, fatal, conns, self.line_rx.pattern,
-                                             self.conn_markers)
-        # the pair, with what follows it read in a lookahead first (its groups close before the
-        # pair's, so `lastgroup` is still the template's); the lines end where `fullmatch` ends them
-        self.pair_after_rx = None if self.pair_rx is None else re.compile(
-            rf"(?=[^\n]*+\n[^\n]*+{self.after_rx.pattern})(?:{self.pair_rx.pattern})(?=\n)")
-        groups = set(self.line_rx.groupindex)
+        pair, self.pair_alts = _pair(scanner, prefix, fatal, conns, self._line, self.conn_markers)
+        # the pair, with what follows it read first, when it can be (`after_rx`, in a lookahead: its
+        # groups close before the pair's, so `lastgroup` is still the template's); the two lines
+        # end where `fullmatch` on them would end them (no part of the pair matches a newline)
+        self.pair_rx = None if pair is None else re.compile(
+            rf"(?=[^\n]*+\n[^\n]*+(?:{self.after_rx.pattern}(?P<after>))?+)(?:{pair})(?=\n|\Z)")
+        groups = set(re.findall(r"\(\?P<(\w+)>", self._line))
         self.prefix_groups = frozenset(k for k in ("p", "u", "d", "h", "r", "m", "t", "n") if k in groups)
         # per template: the group names of user, database, host, encryption (None when absent)
         self.fields = [tuple(f"t{i}_{f}" if f"t{i}_{f}" in groups else None
@@ -76,9 +78,13 @@ class FastLane:
         # the pair's matching template group -> its spec and the names of one group() call: the
         # fields above, %p of both lines, the host of each connection alternative
         hosts = tuple(h for _, h in self.pair_alts)
-        self.pair_spec = {f"t{i}": (t, db, (*names, "p", "k_p", *hosts))
+        self.pair_spec = {f"t{i}": (t, db, (*names, "p", "k_p", "after", "d_p", "dm", *hosts))
                           for i, (t, db, names) in enumerate(self.finish_spec)}
         self._last_failure = scanner.state.last_failure
+
+    @cached_property
+    def line_rx(self) -> re.Pattern[str]:
+        return re.compile(self._line)
 
     def event(self, buf: bytes, ls: int, le: int, final: bool) -> AuthEvent | None:
         """The event of the plain record at buf[ls:le], or None: use the careful path."""
@@ -96,14 +102,9 @@ class FastLane:
         connection marker before the failure is on that line (it is within WINDOW), and no part
         of either pattern can match a newline, so each line is read as it would be alone.
         Usually the same match also reads what follows (`after_rx`, in a lookahead)."""
-        m = self.pair_after_rx.match(buf[cs:le + AFTER].decode("utf-8", "replace"))  # type: ignore[union-attr]
+        m = self.pair_rx.match(buf[cs:le + AFTER].decode("utf-8", "replace"))   # type: ignore[union-attr]
         if m is None:
-            m = self.pair_rx.fullmatch(buf[cs:le].decode("utf-8", "replace"))   # type: ignore[union-attr]
-            if m is None:
-                return None
-            after = False
-        else:
-            after = True
+            return None
         spec = self.pair_spec.get(m.lastgroup)   # type: ignore[arg-type]
         if spec is None:
             return None
@@ -111,15 +112,15 @@ class FastLane:
         pid = values[10]
         if not pid or values[11] != pid or self._last_failure.get(pid, -1) > self.s.base + cs:
             return None
-        for conn_host in values[12:]:   # the connection alternative that matched (at most one)
+        for conn_host in values[15:]:   # the connection alternative that matched (at most one)
             if conn_host is not None:
                 break
         else:
             return None
-        if after:
-            detail_pid, details = m.group("d_p", "dm")
-            if detail_pid is not None and detail_pid != pid:
+        if values[12] is not None:   # `after_rx` read what follows
+            if values[14] is not None and values[13] != pid:   # a secondary record: its %p
                 return None
+            details = values[14]
             if details:   # each continuation line's tab off, as `_details` joins them
                 details = details.replace("\n\t", "\n")
         else:
@@ -250,7 +251,7 @@ class FastLane:
 
 
 def _pair(scanner: StderrScanner, prefix: str, fatal: str, conns: str, line: str,
-          markers: list[bytes]) -> tuple[re.Pattern[str] | None, list[tuple[str, str]]]:
+          markers: list[bytes]) -> tuple[str | None, list[tuple[str, str]]]:
     """The `connection received` line and the failure line as one pattern (groups of the first
     line renamed k_*), or None when that shortcut would not be exact: no %p to tie the lines,
     or a prefix part that could match across a newline (%i, a newline in the prefix)."""
@@ -263,7 +264,7 @@ def _pair(scanner: StderrScanner, prefix: str, fatal: str, conns: str, line: str
     # only the alternatives that contain the marker `_connection` searches for first
     alts = [(f"k_c{i}", f"k_c{i}_host") for i, m in enumerate(_conn_msgstrs(scanner))
             if first_marker in m]
-    return re.compile(f"{first}\n{line}"), alts
+    return f"{first}\n{line}", alts
 
 
 def factored(items: list[tuple[str, str]], prefer: str = "") -> str:
