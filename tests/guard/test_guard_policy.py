@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from yamori.config.guard import GuardSettings
@@ -71,9 +72,13 @@ def test_operator_allowlist_loopback_and_untrusted_never_banned() -> None:
     assert [f.check for f in warnings] == ["guard.new_operator_source"]   # once: only the first is new
     assert "office" in warnings[0].message and "admin" in warnings[0].message
     forged = policy([NOW])
-    for _ in range(10):
-        d = forged.observe(ev("203.0.113.7", trusted=False))
+    subjects = set()
+    for line in range(10):
+        d = forged.observe(replace(ev("203.0.113.7", trusted=False), line=100 + line))
         assert d.ban is None and [f.check for f in d.findings] == ["guard.log_injection"]
+        subjects.add(d.findings[0].subject)
+    assert subjects == {"x.log"}, "one alert subject per log file: a flood of forgeries is one mail, not ten"
+    assert "x.log:109" in d.findings[0].message
 
 
 def test_memory_is_bounded() -> None:

@@ -93,10 +93,13 @@ class Policy:
     def observe(self, ev: AuthEvent) -> Decision:
         decision = Decision()
         if not ev.trusted:
+            # one subject per log file, not per line: a flood of hostile names must not become a
+            # flood of mail (alerts are de-duplicated per check and subject)
+            where_seen = f"{ev.file or 'log'}:{ev.line or '?'}"
             decision.findings.append(Finding(
-                "guard.log_injection", Severity.WARNING, f"{ev.file or 'log'}:{ev.line or '?'}",
-                f"suspected log-injection attempt: a {ev.kind} record could not be attributed to one "
-                f"connection (names with quotes, newlines or log-like text); nothing was banned from it",
+                "guard.log_injection", Severity.WARNING, ev.file or "log",
+                f"suspected log-injection attempt at {where_seen}: a {ev.kind} record could not be attributed "
+                f"to one connection (names with quotes, newlines or log-like text); nothing was banned from it",
                 "Look at the lines around it; the real source is the backend's own connection line.",
                 ev.file, ev.line))
             return decision
