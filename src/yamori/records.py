@@ -145,4 +145,14 @@ class AuthEvent:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    """Something a config parser could not read, with where (shared by the postgresql.conf and
+    keepalived.conf parsers; each audit check words what it means for its own program)."""
+
+    file: str
+    line: int
+    message: str
+
+
 Record = Sample | Finding

@@ -12,6 +12,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records import ParseProblem
+
 MAX_INCLUDE_DEPTH = 8
 CHECKERS = {"HTTP_GET", "SSL_GET", "TCP_CHECK", "SMTP_CHECK", "MISC_CHECK", "DNS_CHECK", "BFD_CHECK",
             "UDP_CHECK", "PING_CHECK", "FILE_CHECK"}
@@ -34,11 +36,7 @@ class Node:
         return found[-1] if found else None
 
 
-@dataclass(frozen=True, slots=True)
-class KaError:
-    file: str
-    line: int
-    message: str
+KaError = ParseProblem
 
 
 @dataclass(slots=True)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records import ParseProblem
+
 MAX_INCLUDE_DEPTH = 10
 _NAME = r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*"
 _LINE = re.compile(rf"^\s*(?P<name>{_NAME})\s*=?\s*(?P<value>'(?:[^'\\\n]|''|\\.)*'|[^\s#']+)\s*(?:#.*)?$")
@@ -38,11 +40,7 @@ class ConfInclude:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class ConfError:
-    file: str
-    line: int
-    message: str
+ConfError = ParseProblem
 
 
 @dataclass(slots=True)
