@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("yamori.cli.audit", "Audit pg_hba.conf, postgresql.conf, nftables, listeners, keepalived."),
     "pg": ("yamori.cli.pg", "PostgreSQL servers, replication, pgpool-II and backups."),
     "failover": ("yamori.cli.failover", "Guided PostgreSQL failover: plan, then run."),
+    "net": ("yamori.cli.net", "The network: paths hop by hop, LAN neighbours, device exposure."),
 }
 
 

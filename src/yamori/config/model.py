@@ -9,6 +9,7 @@ from .alerts import AlertsSettings
 from .audit import AuditSettings
 from .guard import GuardSettings
 from .inventory import InventorySettings
+from .network import NetworkSettings
 from .postgres import PostgresSettings
 from .probes import ProbesSettings
 from .store import StoreSettings
@@ -24,3 +25,4 @@ class Settings(Section):
     guard: GuardSettings = Field(default_factory=GuardSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
