@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-SHARED = Path(os.environ.get("YAMORI_SHARED", REPO.parent / "shared"))
+FIXTURES = REPO / "tests" / "fixtures"
 
 import psycopg  # noqa: E402
 
@@ -31,7 +31,7 @@ from yamori.audit.keepalived_conf import load_keepalived  # noqa: E402
 from yamori.audit.nft_ruleset import load_file  # noqa: E402
 from yamori.config import Settings  # noqa: E402
 from yamori.config.inventory import InventorySettings  # noqa: E402
-from yamori.postgres.hba import load_hba  # noqa: E402
+from yamori.postgres.files.hba import load_hba  # noqa: E402
 
 
 def big_hba(rules: int) -> str:
@@ -73,8 +73,8 @@ def bench_hba(rounds: int) -> None:
 
 
 def bench_keepalived(rounds: int) -> None:
-    files = [SHARED / "incidents" / "keepalived-vrrp-ipvs-dr-same-host.conf",
-             *sorted((SHARED / "corpora/keepalived/upstream-doc-samples").iterdir())]
+    files = [FIXTURES / "incidents" / "keepalived-vrrp-ipvs-dr-same-host.conf",
+             *sorted((FIXTURES / "corpora/keepalived/upstream-doc-samples").iterdir())]
     ours = median_ms(lambda: [check_keepalived(load_keepalived(f), AuditContext()) for f in files], rounds)
     peer = median_ms(lambda: [subprocess.run(["keepalived", "-t", "-f", str(f)], capture_output=True, check=False)
                               for f in files], rounds)

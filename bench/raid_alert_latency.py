@@ -26,7 +26,7 @@ from yamori.agent import Agent
 from yamori.config import parse_config
 
 REPO = Path(__file__).resolve().parent.parent
-INCIDENTS = Path(os.environ.get("YAMORI_SHARED", REPO.parent / "shared")) / "incidents"
+INCIDENTS = REPO / "tests" / "fixtures" / "incidents"
 
 
 class Inbox(Message):

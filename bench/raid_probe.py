@@ -26,11 +26,11 @@ from yamori.raid.probe import RaidProbe
 from yamori.raid.watch import watch_mdstat
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("YAMORI_SHARED", REPO.parent / "shared"))
+FIXTURES = REPO / "tests" / "fixtures"
 FILES = {
-    "operator md failed (2 arrays)": SHARED / "incidents" / "mdstat-1-member-failed.txt",
-    "procfs fixture (18 arrays)": SHARED / "corpora" / "mdstat" / "prometheus-procfs" / "proc-mdstat",
-    "telegraf raid10 (3 arrays)": SHARED / "corpora" / "mdstat" / "telegraf" / "mdStatFileFull",
+    "operator md failed (2 arrays)": FIXTURES / "incidents" / "mdstat-1-member-failed.txt",
+    "procfs fixture (18 arrays)": FIXTURES / "corpora" / "mdstat" / "prometheus-procfs" / "proc-mdstat",
+    "telegraf raid10 (3 arrays)": FIXTURES / "corpora" / "mdstat" / "telegraf" / "mdStatFileFull",
 }
 
 
@@ -73,8 +73,8 @@ def swap(target: Path, source: Path) -> None:
 
 
 async def content_poll_latency(rounds: int) -> list[float]:
-    healthy = SHARED / "incidents" / "mdstat-0-healthy.txt"
-    failed = SHARED / "incidents" / "mdstat-1-member-failed.txt"
+    healthy = FIXTURES / "incidents" / "mdstat-0-healthy.txt"
+    failed = FIXTURES / "incidents" / "mdstat-1-member-failed.txt"
     latencies = []
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "mdstat"

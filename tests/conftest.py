@@ -1,32 +1,25 @@
-"""Shared fixtures: where the shared fixtures live, and the real-component helpers."""
+"""Fixtures every test may use: the data under tests/fixtures/ and a temp dir PostgreSQL can enter."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("YAMORI_SHARED", REPO.parent / "shared"))
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """../shared: the operator's incidents, other projects' corpora, peer tools."""
-    if not SHARED.is_dir():
-        pytest.fail(f"shared fixtures not found at {SHARED} (set YAMORI_SHARED)")
-    return SHARED
+def incidents() -> Path:
+    """The operator's own artifacts (tests/fixtures/incidents/SOURCES.md)."""
+    return FIXTURES / "incidents"
 
 
 @pytest.fixture(scope="session")
-def incidents(shared: Path) -> Path:
-    return shared / "incidents"
-
-
-@pytest.fixture(scope="session")
-def corpora(shared: Path) -> Path:
-    return shared / "corpora"
+def corpora() -> Path:
+    """Other projects' and real servers' samples (tests/fixtures/SOURCES.md)."""
+    return FIXTURES / "corpora"
 
 
 @pytest.fixture

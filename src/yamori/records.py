@@ -147,12 +147,29 @@ class AuthEvent:
 
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
-    """Something a config parser could not read, with where (shared by the postgresql.conf and
-    keepalived.conf parsers; each audit check words what it means for its own program)."""
+    """The one located error of every parser: what could not be read, and where. Rendered the
+    same way by every command: `file:line: field: message` (parts that are unknown left out)."""
 
     file: str
-    line: int
+    line: int | None
     message: str
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ParseError(ValueError):
+    """Raised by a parser that cannot go on; carries its located problems (at least one)."""
+
+    def __init__(self, problems: ParseProblem | list[ParseProblem]) -> None:
+        self.problems = [problems] if isinstance(problems, ParseProblem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def first(self) -> ParseProblem:
+        return self.problems[0]
 
 
 Record = Sample | Finding

@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 from dataclasses import dataclass
 
-from yamori.postgres.hba import HbaFile
+from yamori.postgres.files.hba import HbaFile
 
 # Options the server adds or hides on its own (defaults it fills in, include_realm=0 and
 # clientname it does not show).

@@ -8,8 +8,8 @@ from yamori.audit.context import AuditContext
 from yamori.audit.hba import check_hba
 from yamori.audit.pgconf import check_pgconf
 from yamori.config.inventory import InventorySettings
-from yamori.postgres.conf import load_conf
-from yamori.postgres.hba import load_hba
+from yamori.postgres.files.conf import load_conf
+from yamori.postgres.files.hba import load_hba
 from yamori.records import Severity
 
 INVENTORY = InventorySettings.model_validate({

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hba_oracle import differences, rows_from_tsv
 
-from yamori.postgres.hba import HbaError, HbaInclude, HbaRule, load_hba, logical_lines, parse_hba, tokenize_line
+from yamori.postgres.files.hba import HbaError, HbaInclude, HbaRule, load_hba, logical_lines, parse_hba, tokenize_line
 
 # PG 15 rejects include directives ("invalid connection type"); yamori follows PG 16+.
 PG16_ONLY = {36, 37, 38}

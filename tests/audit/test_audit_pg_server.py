@@ -14,8 +14,8 @@ from hba_oracle import OracleRow, differences
 from support.pgcluster import Cluster, running_cluster, wait_for
 from yamori.audit.runner import AuditRequest, run_audit
 from yamori.config import Settings
-from yamori.postgres.conf import load_conf
-from yamori.postgres.hba import load_hba
+from yamori.postgres.files.conf import load_conf
+from yamori.postgres.files.hba import load_hba
 
 BASE_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
 

@@ -12,8 +12,8 @@ from yamori.audit.keepalived import check_keepalived
 from yamori.audit.keepalived_conf import KaFile, parse_blocks
 from yamori.audit.runner import AuditRequest, run_audit
 from yamori.config import Settings
-from yamori.postgres.conf import parse_conf
-from yamori.postgres.hba import HbaError, HbaInclude, HbaRule, parse_hba
+from yamori.postgres.files.conf import parse_conf
+from yamori.postgres.files.hba import HbaError, HbaInclude, HbaRule, parse_hba
 
 WORDS = ["host", "local", "all", "include ", "10.0.0.0/8", "::1", "md5", "trust"]
 ALPHABET = st.sampled_from([*'abc019 \t\n\\"\'#!{}/,.:=@+-*', *WORDS])

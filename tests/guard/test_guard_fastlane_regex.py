@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from yamori.postgres.log import StderrScanner, scan_stderr
-from yamori.postgres.logfast import factored
-from yamori.postgres.logformat import DEBIAN_PREFIX
+from yamori.postgres.log.fastlane import factored
+from yamori.postgres.log.prefix import DEBIAN_PREFIX
+from yamori.postgres.log.stderr import StderrScanner, scan_stderr
 
 TS = "2026-11-24 23:43:01.757 UTC"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yamori.postgres.log import scan_stderr
-from yamori.postgres.logformat import DEBIAN_PREFIX
+from yamori.postgres.log.prefix import DEBIAN_PREFIX
+from yamori.postgres.log.stderr import scan_stderr
 
 VICTIM = "10.0.0.5"          # the operator's own client: it never fails, it must never be blamed
 VICTIM_PID = 4242

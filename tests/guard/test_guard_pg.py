@@ -11,7 +11,7 @@ import pytest
 from guard_pgwire import attempt
 from tests.support.pgcluster import Cluster, running_cluster, wait_for
 
-from yamori.postgres.logread import scan_file
+from yamori.postgres.log.read import scan_file
 
 HBA = """\
 local all all trust

@@ -10,7 +10,7 @@ from yamori.config.inventory import InventorySettings
 from yamori.guard.digest import Digest
 from yamori.guard.policy import Policy
 from yamori.inventory import Inventory
-from yamori.postgres.logread import scan_file
+from yamori.postgres.log.read import scan_file
 from yamori.records import AuthEvent, Severity
 
 NOW = 1_795_600_800.0

@@ -6,19 +6,18 @@ from __future__ import annotations
 import io
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from test_guard_fuzz import VICTIM, connection, victim_session  # (pytest puts this folder on sys.path)
 
+from support.loggen import generate_log
 from yamori.guard import scanout
 from yamori.guard.scanout import ScanTally, event_json
-from yamori.postgres import logsplit
-from yamori.postgres.log import StderrScanner
-from yamori.postgres.logformat import DEBIAN_PREFIX
-from yamori.postgres.logread import scan_file
+from yamori.postgres.log import split as logsplit
+from yamori.postgres.log.prefix import DEBIAN_PREFIX
+from yamori.postgres.log.read import scan_file
+from yamori.postgres.log.stderr import StderrScanner
 from yamori.records import AuthEvent
 
 TS = "2026-11-24 23:43:01.757 UTC"
@@ -35,12 +34,11 @@ def test_event_json_is_json_dumps() -> None:
         assert event_json(ev) == json.dumps(ev.as_json(), ensure_ascii=False)
 
 
-def _hostile_log(tmp_path: Path, shared: Path, lines: int) -> Path:
-    """The peers' synthetic log with hostile sessions, interleaved sessions and a failure whose
+def _hostile_log(tmp_path: Path, lines: int) -> Path:
+    """The bench's synthetic log with hostile sessions, interleaved sessions and a failure whose
     `connection received` lies more than the lookback before it, spread over the whole file."""
     gen = tmp_path / "gen.log"
-    subprocess.run([sys.executable, str(shared / "peers" / "genlog.py"), str(lines), str(gen)], check=True,
-                   capture_output=True)
+    generate_log(lines, gen)
     rows = gen.read_bytes().split(b"\n")
     rnd = random.Random(11)
     names = ['evil", database "postgres", no encryption', f"x\n{TS} [4242] a@b FATAL:  boo", "plain", "[unknown]",
@@ -78,9 +76,9 @@ def _scan(path: Path, split: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[str
     return out + json.dumps(summary), [(s.line, s.reason) for s in report.suspicions], len(report.errors)
 
 
-def test_two_processes_give_the_sequential_result(shared: Path, tmp_path: Path,
+def test_two_processes_give_the_sequential_result(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _hostile_log(tmp_path, shared, 120_000)
+    log = _hostile_log(tmp_path, 120_000)
     assert log.stat().st_size > 2 * (logsplit.PRIME + 2) * (1 << 20)   # large enough to be split
     forks: list[int] = []
     real_halves = logsplit.scan_halves
@@ -90,7 +88,7 @@ def test_two_processes_give_the_sequential_result(shared: Path, tmp_path: Path,
         forks.append(done)
         return done
 
-    monkeypatch.setattr("yamori.postgres.logread.scan_halves", counting)
+    monkeypatch.setattr("yamori.postgres.log.read.scan_halves", counting)
     split = _scan(log, True, monkeypatch)
     assert forks == [True]
     sequential = _scan(log, False, monkeypatch)
@@ -135,8 +133,8 @@ def test_one_match_for_both_lines_agrees_with_line_by_line(corpora: Path, name: 
     _pair_off_agrees(data, DEBIAN_PREFIX)
 
 
-def test_one_match_for_both_lines_on_hostile_sessions(shared: Path, tmp_path: Path) -> None:
-    log = _hostile_log(tmp_path, shared, 8000)
+def test_one_match_for_both_lines_on_hostile_sessions(tmp_path: Path) -> None:
+    log = _hostile_log(tmp_path, 8000)
     _pair_off_agrees(log.read_bytes(), DEBIAN_PREFIX)
 
 
@@ -149,9 +147,9 @@ def _pair_off_agrees(data: bytes, prefix: str) -> None:
         without.feed(data, final=True), without.suspicions)
 
 
-def test_a_failed_second_process_leaves_the_first_to_finish_alone(shared: Path, tmp_path: Path,
+def test_a_failed_second_process_leaves_the_first_to_finish_alone(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _hostile_log(tmp_path, shared, 100_000)
+    log = _hostile_log(tmp_path, 100_000)
     sequential = _scan(log, False, monkeypatch)
 
     def broken(*args: object) -> None:

@@ -11,8 +11,8 @@ import pytest
 from yamori.config import ConfigError, parse_config
 from yamori.config.postgres import BackupEntry, DnsSettings, PostgresSettings, Thresholds
 from yamori.postgres.backups import backup_findings, scan_backups
-from yamori.postgres.dns import record_change
-from yamori.postgres.failover import TargetCheck, build_plan, expected_loss, lsn_bytes
+from yamori.postgres.failover.dns import record_change
+from yamori.postgres.failover.plan import TargetCheck, build_plan, expected_loss, lsn_bytes
 from yamori.postgres.inspect import ServerReport
 from yamori.postgres.pgpool import parse_pool_nodes, pool_findings
 from yamori.postgres.replication import interpret_replication, replication_findings

@@ -12,8 +12,8 @@ from tests.support.pgcluster import Cluster, wait_for
 from yamori.cli import cli
 from yamori.config.postgres import PostgresSettings
 from yamori.postgres.db import Unreachable
-from yamori.postgres.failover import Step
-from yamori.postgres.failover_apply import RunOptions, fence_pcp
+from yamori.postgres.failover.apply import RunOptions, fence_pcp
+from yamori.postgres.failover.plan import Step
 from yamori.postgres.pgpool import read_pool_nodes
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..postgres.hba import HbaError, HbaFile, HbaRule, Token
+from ..postgres.files.hba import HbaError, HbaFile, HbaRule, Token
 from ..records import Finding, Severity
 from .context import AuditContext, is_loopback, is_world
 

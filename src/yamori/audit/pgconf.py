@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ..postgres.conf import ConfError, ConfFile, Setting
-from ..postgres.hba import HbaRule
+from ..postgres.files.conf import ConfError, ConfFile, Setting
+from ..postgres.files.hba import HbaRule
 from ..records import Finding, Severity
 from .context import AuditContext, is_loopback
 

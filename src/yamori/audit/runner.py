@@ -19,8 +19,8 @@ import psutil  # type: ignore[import-untyped]  # no types-psutil in the pinned s
 
 from ..config import Settings
 from ..inventory import IPAddress
-from ..postgres.conf import ConfFile, load_conf
-from ..postgres.hba import HbaFile, load_hba
+from ..postgres.files.conf import ConfFile, load_conf
+from ..postgres.files.hba import HbaFile, load_hba
 from ..records import Finding, Severity
 from . import hba as hba_checks
 from . import keepalived as ka_checks

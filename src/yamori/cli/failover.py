@@ -16,7 +16,7 @@ def command() -> None:
 
 
 def _plan(ctx: CliContext, target: str):  # type: ignore[no-untyped-def]
-    from ..postgres.failover import FailoverError, plan_failover
+    from ..postgres.failover.plan import FailoverError, plan_failover
 
     try:
         return plan_failover(ctx.settings.postgres, target)
@@ -30,7 +30,7 @@ def _plan(ctx: CliContext, target: str):  # type: ignore[no-untyped-def]
 @pass_context
 def plan(ctx: CliContext, target: str, as_json: bool) -> None:
     """Check the target and print every step. Exit 0 when ready, 2 when blocked."""
-    from ..postgres.failover import plan_text
+    from ..postgres.failover.plan import plan_text
 
     result = _plan(ctx, target)
     if as_json:
@@ -51,8 +51,8 @@ def run(ctx: CliContext, target: str, yes: bool, wait: float, accept_loss: bool)
     """Fence the old primary, promote NAME, verify a write, switch DNS.
 
     Dry-run unless --yes. Exit 0 done (or dry run), 2 blocked or a step failed."""
-    from ..postgres.failover import plan_text
-    from ..postgres.failover_apply import RunOptions, StepFailed, StepResult, apply_plan
+    from ..postgres.failover.apply import RunOptions, StepFailed, StepResult, apply_plan
+    from ..postgres.failover.plan import plan_text
 
     result = _plan(ctx, target)
     click.echo("\n".join(plan_text(result)))

@@ -30,8 +30,8 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
 
     Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
     from ..guard.scanout import ScanTally
-    from ..postgres.logformat import PrefixError, compile_prefix
-    from ..postgres.logread import scan_file
+    from ..postgres.log.prefix import PrefixError, compile_prefix
+    from ..postgres.log.read import scan_file
 
     if prefix is not None:
         try:

@@ -1,7 +1,7 @@
 """What `yamori guard scan` prints and counts, as a mergeable tally.
 
 The tally of the second half of a large file is built in a forked process (see
-yamori.postgres.logsplit) and absorbed after the first half's, so counts, the bounded source
+yamori.postgres.log.split) and absorbed after the first half's, so counts, the bounded source
 table and the output come out exactly as one sequential pass would have made them.
 """
 

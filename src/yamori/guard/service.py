@@ -14,9 +14,9 @@ from typing import Any
 
 from ..config.model import Settings
 from ..inventory import Inventory
-from ..postgres.logformat import PrefixError
-from ..postgres.logread import LogReader, detect_format
-from ..postgres.logstruct import LogFormatError
+from ..postgres.log.prefix import PrefixError
+from ..postgres.log.read import LogReader, detect_format
+from ..postgres.log.structured import LogFormatError
 from ..records import AuthEvent, Finding, Sample, Severity
 from ..service import Sink
 from . import nft

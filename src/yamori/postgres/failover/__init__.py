@@ -1,0 +1,1 @@
+"""Guided failover: the plan (checks, expected loss, steps), applying it, the DNS switch."""

@@ -1,0 +1,287 @@
+"""Guided failover, the planning half: check the target standby, find the old primary, work
+out the expected data loss and list every step as data. `failover_apply.apply_plan` runs it.
+
+Fencing without ssh: yamori cannot stop a remote server, so a reachable old primary is fenced
+from SQL: `ALTER SYSTEM SET default_transaction_read_only = on` + reload (it survives a
+restart), then its client sessions are terminated so they reconnect read-only. A client can
+still open an explicit READ WRITE transaction, so where pgpool's PCP is configured the node is
+also detached there, which cuts the application's path to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ...config.postgres import PostgresSettings, ServerEntry
+from ..db import Row, Unreachable, connect, one
+from ..inspect import ServerReport, inspect_server
+from .dns import record_change
+
+TARGET_SQL = """
+SELECT pg_is_in_recovery() AS in_recovery,
+       pg_last_wal_receive_lsn()::text AS receive_lsn, pg_last_wal_replay_lsn()::text AS replay_lsn,
+       CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS paused,
+       extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_age,
+       (SELECT status FROM pg_stat_wal_receiver) AS receiver_status,
+       (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver) AS sender
+"""
+
+
+class FailoverError(Exception):
+    """The request itself is wrong (unknown target name, nothing configured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCheck:
+    name: str
+    error: str | None = None
+    in_recovery: bool | None = None
+    receiver_status: str | None = None
+    sender: str | None = None
+    receive_lsn: str | None = None
+    replay_lsn: str | None = None
+    replay_age_seconds: float | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    key: str  # what apply() runs: fence_sql, fence_pcp, catch_up, promote, wait_writable, verify_write, dns...
+    server: str
+    title: str
+    detail: str  # the exact SQL, command or record change
+    manual: bool = False  # printed for the operator, not executed
+    peer: str = ""  # the other server a step involves (catch_up: the old primary)
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverPlan:
+    target: TargetCheck
+    old_primary: str | None
+    old_primary_reachable: bool
+    old_primary_lsn: str | None
+    expected_loss_bytes: int | None
+    loss_note: str
+    blockers: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+    def as_json(self) -> dict[str, Any]:
+        return {"target": asdict(self.target), "old_primary": self.old_primary,
+                "old_primary_reachable": self.old_primary_reachable, "old_primary_lsn": self.old_primary_lsn,
+                "expected_loss_bytes": self.expected_loss_bytes, "loss_note": self.loss_note,
+                "ready": self.ready, "blockers": self.blockers, "steps": [asdict(s) for s in self.steps]}
+
+
+def lsn_bytes(lsn: str) -> int:
+    """'16/B374D848' -> byte position (PostgreSQL's pg_lsn text form)."""
+    high, _, low = lsn.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def server_entry(settings: PostgresSettings, name: str) -> ServerEntry:
+    """The target must be a configured server, named exactly (no prefix or case folding)."""
+    for entry in settings.servers:
+        if entry.name == name:
+            return entry
+    known = ", ".join(e.name for e in settings.servers) or "none configured"
+    raise FailoverError(f"no [[postgres.servers]] named {name!r} (configured: {known})")
+
+
+def read_target(entry: ServerEntry, settings: PostgresSettings) -> TargetCheck:
+    import psycopg
+
+    try:
+        with connect(entry.dsn, timeout=settings.connect_timeout) as conn:
+            return interpret_target(entry.name, one(conn, TARGET_SQL))
+    except (Unreachable, psycopg.Error) as err:
+        from ..db import reason
+        return TargetCheck(entry.name, error=reason(err))
+
+
+def interpret_target(name: str, row: Row) -> TargetCheck:
+    return TargetCheck(name, None, bool(row.get("in_recovery")), row.get("receiver_status"), row.get("sender"),
+                       row.get("receive_lsn"), row.get("replay_lsn"),
+                       None if row.get("replay_age") is None else float(row["replay_age"]), bool(row.get("paused")))
+
+
+def plan_failover(settings: PostgresSettings, target_name: str) -> FailoverPlan:
+    entry = server_entry(settings, target_name)
+    target = read_target(entry, settings)
+    reports = [inspect_server(e, settings) for e in settings.servers if e.name != target_name]
+    return build_plan(settings, target, reports)
+
+
+def find_old_primary(settings: PostgresSettings, target: TargetCheck,
+                     others: list[ServerReport]) -> ServerReport | None:
+    """A reachable primary; else the server the standby streamed from; else the only other one."""
+    primaries = [r for r in others if r.role == "primary"]
+    if primaries:
+        return primaries[0]
+    if target.sender:
+        for r in others:
+            if endpoint(server_entry(settings, r.name).dsn) == target.sender:
+                return r
+    down = [r for r in others if not r.reachable]
+    return down[0] if len(down) == 1 else None
+
+
+def endpoint(dsn: str) -> str | None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:  # malformed dsn: reported when connecting
+        return None
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+
+def build_plan(settings: PostgresSettings, target: TargetCheck, others: list[ServerReport]) -> FailoverPlan:
+    """Pure: the checks' results -> blockers, expected loss and steps."""
+    blockers = _blockers(target, others)
+    old = find_old_primary(settings, target, others)
+    old_lsn = old.replication.position if old and old.replication else None
+    loss, note = expected_loss(target, old, old_lsn)
+    steps = _fence_steps(settings, old, target.name) + _promote_steps(target) + _dns_steps(settings, target.name)
+    steps.append(rebuild_step(settings, target.name, old.name if old else None))
+    return FailoverPlan(target, old.name if old else None, bool(old and old.reachable), old_lsn,
+                        loss, note, blockers, steps)
+
+
+def _blockers(target: TargetCheck, others: list[ServerReport]) -> list[str]:
+    if target.error is not None:
+        return [f"target {target.name} is unreachable: {target.error}"]
+    found = []
+    if not target.in_recovery:
+        found.append(f"target {target.name} is already a primary (not in recovery): nothing to promote")
+    primaries = [r.name for r in others if r.role == "primary"]
+    if len(primaries) > 1:
+        found.append(f"more than one primary is running ({', '.join(primaries)}): sort that out first")
+    return found
+
+
+def expected_loss(target: TargetCheck, old: ServerReport | None, old_lsn: str | None) -> tuple[int | None, str]:
+    """Promotion replays everything the standby received, so the loss is primary - received."""
+    received = target.receive_lsn or target.replay_lsn
+    streaming = "streaming" if target.receiver_status == "streaming" else \
+        f"NOT streaming ({target.receiver_status or 'no WAL receiver'})"
+    age = "" if target.replay_age_seconds is None else \
+        f"; newest replayed transaction {target.replay_age_seconds:.0f}s old"
+    if old_lsn and received:
+        loss = max(0, lsn_bytes(old_lsn) - lsn_bytes(received))
+        return loss, (f"target {streaming}; primary {old.name if old else '?'} at {old_lsn}, target received "
+                      f"{received}: {loss:,} bytes of WAL behind now; yamori fences the primary and waits for "
+                      f"the target to catch up first, so a planned switchover should lose nothing{age}")
+    who = old.name if old else "the old primary"
+    return None, (f"target {streaming}, received up to {received or 'unknown'}; {who} is unreachable, so its last "
+                  f"position is unknown: everything it committed after that position is lost{age}")
+
+
+def _fence_steps(settings: PostgresSettings, old: ServerReport | None, target: str) -> list[Step]:
+    if old is None:
+        return [Step("fence_manual", "?", "make sure no old primary can take writes",
+                     "no reachable primary and no unique candidate: check by hand that every former primary "
+                     "is stopped", manual=True)]
+    steps: list[Step] = []
+    pool = settings.pgpool
+    if pool is not None and pool.pcp_host:
+        steps.append(Step("fence_pcp", old.name, f"detach {old.name} in pgpool (PCP {pool.pcp_host}:{pool.pcp_port})",
+                          f"pcp_detach_node -h {pool.pcp_host} -p {pool.pcp_port} -U {pool.pcp_user} -w "
+                          f"-n <node id of {old.name}>"))
+    if old.reachable:
+        steps.append(Step("fence_sql", old.name, f"fence {old.name}: read-only, then end its client sessions",
+                          "ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
+                          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"))
+        steps.append(Step("catch_up", target, f"wait until {target} has received {old.name}'s last WAL",
+                          f"compare pg_current_wal_lsn() on {old.name} with pg_last_wal_receive_lsn() "
+                          f"on {target} (up to 60s)", peer=old.name))
+    elif not steps:
+        steps.append(Step("fence_manual", old.name, f"{old.name} is unreachable: keep it down",
+                          f"yamori cannot fence {old.name} from here; make sure it stays stopped (stop PostgreSQL "
+                          "or power it off) until it is rebuilt as a standby, or clients that still reach it "
+                          "will write to a dead branch", manual=True))
+    return steps
+
+
+def _promote_steps(target: TargetCheck) -> list[Step]:
+    name = target.name
+    return [
+        Step("promote", name, f"promote {name}",
+             ("SELECT pg_wal_replay_resume(); " if target.paused else "")
+             + "SELECT pg_promote(wait => true, wait_seconds => 60)"),
+        Step("wait_writable", name, f"wait until {name} accepts writes",
+             "pg_is_in_recovery() = false; ALTER SYSTEM RESET default_transaction_read_only (a fence left "
+             "by an earlier failover); transaction_read_only = off"),
+        Step("verify_write", name, f"verify with a committed write on {name}",
+             "CREATE TABLE IF NOT EXISTS yamori_failover_check (...); INSERT ... RETURNING id; COMMIT; "
+             "read it back on a new connection"),
+    ]
+
+
+def new_address(settings: PostgresSettings, name: str) -> str | None:
+    from ..db import conninfo_host
+
+    entry = server_entry(settings, name)
+    return entry.address or conninfo_host(entry.dsn)
+
+
+def _dns_steps(settings: PostgresSettings, name: str) -> list[Step]:
+    address = new_address(settings, name)
+    if address is None:
+        return [Step("dns_manual", name, "point the application's database name at the new primary",
+                     f"{name} has no address= and its dsn has no host=: set the record by hand", manual=True)]
+    change = record_change(settings.dns, address)
+    if settings.dns is None:
+        return [Step("dns_manual", name, "change DNS by hand (no [postgres.dns] configured)",
+                     f"set {change.text()} (replacing the old A/AAAA/CNAME); with nsupdate:\n"
+                     + change.nsupdate_script(), manual=True)]
+    return [Step("dns_update", name, f"RFC 2136 update on {settings.dns.server}:{settings.dns.port}",
+                 change.text())]
+
+
+def rebuild_step(settings: PostgresSettings, target: str, old: str | None) -> Step:
+    source = _without_password(server_entry(settings, target).dsn)
+    name = old or "the old primary"
+    slot = (old or "old_primary").replace("-", "_")
+    return Step("rebuild", name, f"rebuild {name} as a standby of {target}", "\n".join([
+        f"on {name}, with PostgreSQL stopped ($PGDATA = its data directory; the password from ~/.pgpass):",
+        f"  pg_rewind --target-pgdata=\"$PGDATA\" --source-server='{source}' --write-recovery-conf --progress",
+        "  (pg_rewind needs wal_log_hints = on or data checksums; otherwise start afresh:)",
+        f"  rm -rf \"$PGDATA\"/* && pg_basebackup -d '{source}' -D \"$PGDATA\" -R -X stream -C -S {slot}",
+        "  in postgresql.auto.conf remove default_transaction_read_only (yamori's fence),",
+        "  start PostgreSQL; `yamori pg status` must show it streaming from the new primary",
+    ]), manual=True)
+
+
+def _without_password(dsn: str) -> str:
+    """Printed commands must not carry a password someone put in the dsn."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:
+        return "<dsn of the new primary>"
+    info.pop("password", None)
+    return make_conninfo("", **info)
+
+
+def plan_text(plan: FailoverPlan) -> list[str]:
+    t = plan.target
+    lines = [f"target {t.name}: " + (f"UNREACHABLE ({t.error})" if t.error else
+             f"{'standby' if t.in_recovery else 'primary'}, receiver {t.receiver_status or 'none'}, "
+             f"received {t.receive_lsn}, replayed {t.replay_lsn}" + (", replay PAUSED" if t.paused else "")),
+             f"old primary: {plan.old_primary or 'unknown'}" + ("" if plan.old_primary is None else
+                                                              " (reachable)" if plan.old_primary_reachable
+                                                              else " (unreachable)"),
+             "expected data loss: " + ("unknown" if plan.expected_loss_bytes is None
+                                       else f"{plan.expected_loss_bytes:,} bytes") + f" — {plan.loss_note}"]
+    lines += [f"BLOCKED: {b}" for b in plan.blockers]
+    for i, step in enumerate(plan.steps, 1):
+        lines.append(f"{i}. {'[you] ' if step.manual else ''}{step.title}")
+        lines += [f"     {line}" for line in step.detail.splitlines()]
+    return lines

@@ -1,0 +1,203 @@
+"""Thin readers over the pure log parsers: format detection, prefix guessing, whole files in
+bounded chunks, and an incremental `LogReader` the tailer feeds."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ...records import AuthEvent
+from .catalog import catalog
+from .prefix import DEBIAN_PREFIX, PrefixError, compile_prefix
+from .split import Tally, scan_halves, worth_splitting
+from .stderr import StderrScanner, Suspicion
+from .structured import LogFormatError, iter_jsonlog, scan_csvlog
+
+CHUNK = 1 << 20
+FORMATS = ("stderr", "csvlog", "jsonlog")
+# Tried, in order, when no prefix is configured: Debian's, two common ones, none at all.
+PREFIX_GUESSES = (DEBIAN_PREFIX, "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "%m [%p] ", "%t [%p] ", "")
+_CSV_HEAD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+,')
+
+
+@dataclass
+class ScanReport:
+    events: list[AuthEvent] = field(default_factory=list)
+    suspicions: list[Suspicion] = field(default_factory=list)
+    lines: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def detect_format(path: str, head: bytes) -> str:
+    name = path.lower()
+    if name.endswith((".json", ".json.1")) or head.lstrip().startswith(b"{"):
+        return "jsonlog"
+    if name.endswith((".csv", ".csv.1")) or _CSV_HEAD.match(head.decode("utf-8", "replace")):
+        return "csvlog"
+    return "stderr"
+
+
+def guess_prefix(head: bytes, langs: tuple[str, ...] = ("en", "ja")) -> str:
+    """The candidate prefix under which most of the first lines start a record."""
+    lines = [ln for ln in head.decode("utf-8", "replace").split("\n")[:200] if ln and not ln.startswith("\t")]
+    if not lines:
+        return DEBIAN_PREFIX
+    cat = catalog(langs)
+    labels = "|".join(re.escape(f"{s}:  ") for s in cat.severities)
+    best, score = "", 0   # nothing matches: bare messages (e.g. a line copied out of a log)
+    for candidate in PREFIX_GUESSES:
+        rx = re.compile(compile_prefix(candidate).pattern + f"(?:{labels})")
+        n = sum(1 for ln in lines if rx.match(ln))
+        if n > score:
+            best, score = candidate, n
+    return best
+
+
+class LogReader:
+    """Incremental reader of one log file's bytes in any format (the tailer's parser)."""
+
+    def __init__(self, fmt: str, prefix: str | None, langs: tuple[str, ...] = ("en", "ja"), *,
+                 file: str | None = None, log_timezone: str | None = None) -> None:
+        self.fmt, self.langs, self.file, self.log_timezone = fmt, langs, file, log_timezone
+        self.prefix = prefix
+        self.stderr: StderrScanner | None = None
+        self.held = b""
+        self.line = 1
+        self.suspicions: list[Suspicion] = []
+
+    def prime(self, before: bytes, offset: int) -> None:
+        """Resuming mid-file: what precedes `offset` is lookback for the stderr scanner."""
+        if self.fmt == "stderr" and before:
+            if self.stderr is None:
+                prefix = self.prefix if self.prefix is not None else guess_prefix(before, self.langs)
+                self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+            self.stderr.prime(before, offset)
+
+    def feed(self, data: bytes, final: bool = False) -> list[AuthEvent]:
+        if self.fmt == "stderr":
+            return self._feed_stderr(data, final)
+        buf = self.held + data
+        cut = _complete_records(buf, csv=self.fmt == "csvlog", final=final)
+        self.held = buf[cut:]
+        text = buf[:cut].decode("utf-8", "replace")
+        if not text:
+            return []
+        start = self.line
+        self.line += text.count("\n")
+        if self.fmt == "csvlog":
+            events, sus = scan_csvlog(text, self.langs, file=self.file, start_line=start)
+        else:
+            sus = []
+            events = list(iter_jsonlog(text.split("\n"), catalog(self.langs), file=self.file, start_line=start,
+                                       suspicions=sus))
+        self.suspicions += sus
+        return events
+
+    def _feed_stderr(self, data: bytes, final: bool) -> list[AuthEvent]:
+        if self.stderr is not None:
+            # the held partial line and this chunk's whole lines go to the scanner in one copy
+            end = len(data) if final else data.rfind(b"\n") + 1
+            held, self.held = self.held, data[end:]
+            if end == 0 and not final:
+                self.held = held + data
+                events = self.stderr.feed(b"", final=final)
+            else:
+                events = self.stderr.feed(memoryview(data)[:end], final=final, before=held)
+            self.suspicions += self.stderr.suspicions
+            self.stderr.suspicions = []
+            return events
+        buf = self.held + data
+        cut = buf.rfind(b"\n") + 1 if not final else len(buf)
+        self.held = buf[cut:]
+        if self.stderr is None:
+            if self.prefix is None and cut == 0:
+                return []
+            prefix = self.prefix if self.prefix is not None else guess_prefix(buf[:cut], self.langs)
+            self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        events = self.stderr.feed(buf[:cut], final=final)
+        self.suspicions += self.stderr.suspicions
+        self.stderr.suspicions = []
+        return events
+
+    @property
+    def lines(self) -> int:
+        return self.stderr.lines_seen if self.stderr else self.line - 1
+
+
+def _complete_records(buf: bytes, *, csv: bool, final: bool) -> int:
+    """Offset just past the last complete record (csv: a newline outside quotes)."""
+    if final:
+        return len(buf)
+    if not csv:
+        return buf.rfind(b"\n") + 1
+    end = 0
+    quotes = 0
+    pos = 0
+    while True:
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            return end
+        quotes += buf.count(b'"', pos, nl)
+        pos = nl + 1
+        if quotes % 2 == 0:
+            end = pos
+
+
+def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tuple[str, ...] = ("en", "ja"),
+              on_event: Callable[[AuthEvent], None] | None = None, tally: Tally | None = None) -> ScanReport:
+    """Read one whole file once, in bounded chunks. Errors are reported as `file:line: why`.
+    With `on_event`, events are handed over as they are read instead of being kept. With `tally`
+    (which then takes the events instead of `on_event`), a large stderr log is read by two
+    processes at once (see yamori.postgres.log.split), with the same result."""
+    report = ScanReport()
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below; chunks must outlive a with-block per read
+    except OSError as err:
+        report.errors.append(f"{path}: cannot read: {err.strerror}")
+        return report
+    with f:
+        head = f.read(65536)
+        if fmt == "auto":
+            fmt = detect_format(path, head)
+        try:
+            reader = LogReader(fmt, prefix, langs, file=path)
+        except PrefixError as err:
+            report.errors.append(f"{path}: {err}")
+            return report
+        data = head
+        try:
+            if (tally is not None and fmt == "stderr" and worth_splitting(size := os.fstat(f.fileno()).st_size)
+                    and scan_halves(f, path, reader, head, size, tally, report, CHUNK)):
+                return report
+            if tally is not None:
+                on_event = tally.add
+            while True:
+                more = f.read(CHUNK)
+                got = reader.feed(data, final=not more)
+                if on_event is None:
+                    report.events += got
+                else:
+                    for ev in got:
+                        on_event(ev)
+                if not more:
+                    break
+                data = more
+        except LogFormatError as err:
+            report.errors.append(f"{path}:{err.line}: {err}")
+        except BrokenPipeError:
+            raise   # our reader went away (`| head`): not a problem with the log file
+        except OSError as err:
+            report.errors.append(f"{path}: read failed: {err.strerror}")
+    report.suspicions = reader.suspicions
+    report.lines = reader.lines
+    return report
+
+
+def expand(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        out += sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+    return out

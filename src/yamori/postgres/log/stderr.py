@@ -1,0 +1,386 @@
+"""PostgreSQL stderr logs -> authentication-failure events, safe against forged names.
+
+User, database and application names are chosen by whoever connects and are written raw into
+the `log_line_prefix` (%u %d %a) and into the message. So a line is never parsed one way and
+believed: every reading of it (each place a severity label could start) is tried, and a reading
+counts only when the names in the prefix are exactly the names in the message. The source
+comes from what the server wrote about the connection: %h/%r, the host in the message, or the
+backend's own earlier `connection received` line (keyed by %p). When that is not unambiguous,
+the event is reported with trusted=False and a reason, and nothing may be banned from it.
+
+This module is pure: it works on bytes handed to it (whole files in chunks, or a tail).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from ...records import AuthEvent
+from .catalog import Catalog, Template, catalog
+from .fastlane import FastLane
+from .prefix import Prefix, compile_prefix, iso_time
+
+LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
+_SEARCH_STEPS = (4096, 65536, LOOKBACK)
+
+
+@dataclass(frozen=True, slots=True)
+class Suspicion:
+    """A line that could not be attributed unambiguously: a suspected log-injection attempt."""
+
+    line: int | None
+    reason: str
+    user: str | None = None
+
+
+@dataclass(slots=True)
+class _Reading:
+    groups: dict[str, str | None]
+    label: str
+    message: str
+    prefix_text: str
+
+
+@dataclass(slots=True)
+class _Parse:
+    template: Template
+    fields: dict[str, str | None]
+    groups: dict[str, str | None]
+
+
+@dataclass
+class ScanState:
+    """What the scanner remembers between chunks (bounded)."""
+
+    last_failure: OrderedDict[str, int] = field(default_factory=OrderedDict)   # pid -> offset
+
+
+def _unknown(value: str | None, unknown: tuple[str, ...]) -> str | None:
+    return None if value is None or value == "" or value in unknown else value
+
+
+class StderrScanner:
+    """Feed bytes (complete lines), get AuthEvents. `final` says no more data follows for now."""
+
+    def __init__(self, prefix: str, langs: tuple[str, ...] = ("en", "ja"), *, log_timezone: str | None = None,
+                 file: str | None = None, fast: bool = True) -> None:
+        self.catalog: Catalog = catalog(langs)
+        self.prefix: Prefix = compile_prefix(prefix)
+        self.file = file
+        self.log_timezone = log_timezone
+        cat = self.catalog
+        labels = [f"{s}:  " for s in cat.severities] + list(cat.secondary)
+        self.secondary = frozenset(cat.secondary)
+        alt = "|".join(re.escape(x) for x in sorted(set(labels), key=len, reverse=True))
+        self.label_rx = re.compile(f"(?:{alt})")
+        self.prefix_rx = re.compile(self.prefix.pattern, re.DOTALL)
+        self.start_rx = re.compile(f"{self.prefix.pattern}(?P<label>{alt})")
+        fatal = [f"{s}:  ".encode() for s in cat.severities if s == "FATAL"]
+        self.markers = tuple(dict.fromkeys(fatal + [m.encode() for m in cat.noise_markers]))
+        # An empty prefix also accepts bare messages without a severity label (a line copied out
+        # of a log, as in incident 1): then every message marker is a hit.
+        self.bare = prefix == ""
+        if self.bare:
+            self.markers += tuple(m.encode() for m in cat.markers)
+            self.start_rx = re.compile(f"(?P<label>{alt}|)")
+        self.conn_markers = [(rx, m.encode()) for rx, m in cat.conn_received]
+        # The severity labels hit on every failure line: a regex loop finds them in C, ~2x faster
+        # than a Python loop of find(); the rare message markers stay with find(), which skips
+        # faster over text that holds none. A regex finds non-overlapping occurrences only, so
+        # it is used only for a marker that cannot overlap itself (the same positions as find).
+        self._marker_scans = [(m, re.compile(re.escape(m)) if m in fatal and not _self_overlaps(m) else None)
+                              for m in self.markers]
+        self._wide_markers = any(not m.isascii() for m in self.markers)
+        self.buf = b""
+        self.base = 0            # offset of buf[0] in the stream
+        self.lineno = 1          # line number of buf[self._counted]
+        self._counted = 0
+        self.scan_from = 0
+        self.state = ScanState()
+        self.suspicions: list[Suspicion] = []
+        self.lines_seen = 0
+        self.fast = FastLane(self) if fast and not self.bare else None
+
+    # -- feeding -------------------------------------------------------------------------
+    def prime(self, data: bytes, offset: int) -> None:
+        """Lines already read before a restart (ending at stream `offset`): kept as lookback only,
+        so a failure right after the restart still finds its backend's `connection received`."""
+        cut = data.find(b"\n") + 1 if offset > len(data) else 0   # drop a leading partial line
+        self.buf = data[cut:]
+        self.base = offset - len(self.buf)
+        self.scan_from = len(self.buf)
+        self._counted = len(self.buf)
+
+    def feed(self, data: bytes | memoryview, final: bool = False, *, before: bytes = b"") -> list[AuthEvent]:
+        """Scan `before + data` (whole lines) appended to what is held; returns the events completed."""
+        self.buf = b"".join((self.buf, before, data)) if self.buf or before else bytes(data)
+        buf = self.buf
+        events: list[AuthEvent] = []
+        resume = len(buf)
+        last_line = -1
+        fast = self.fast.event if self.fast is not None else None
+        for pos in self._hits(buf, self.scan_from):
+            ls = buf.rfind(b"\n", 0, pos) + 1
+            if ls == last_line:
+                continue
+            last_line = ls
+            le = buf.find(b"\n", pos)
+            if le < 0:
+                if not final:
+                    resume = ls
+                    break
+                le = len(buf)
+            result: AuthEvent | object | None = fast(buf, ls, le, final) if fast is not None else None
+            if result is None:
+                result = self._event_at(buf, ls, le, final)
+            if result is _DEFER:
+                resume = ls
+                break
+            if isinstance(result, AuthEvent):
+                events.append(result)
+        self._trim(resume)
+        return events
+
+    def _hits(self, buf: bytes, start: int) -> list[int]:
+        out: list[int] = []
+        # a marker with non-ASCII bytes (a translation) cannot occur in an all-ASCII buffer: one
+        # quick check instead of a pass per such marker over an English log
+        ascii_only = self._wide_markers and buf.isascii()
+        for marker, rx in self._marker_scans:
+            if ascii_only and not marker.isascii():
+                continue
+            if rx is not None:
+                out += [m.start() for m in rx.finditer(buf, start)]
+                continue
+            i = buf.find(marker, start)
+            while i >= 0:
+                out.append(i)
+                i = buf.find(marker, i + 1)
+        out.sort()
+        return out
+
+    def _trim(self, resume: int) -> None:
+        """Keep the bytes not yet scanned and a bounded lookback behind them."""
+        buf = self.buf
+        self.lines_seen = self._line_of(len(buf)) - 1
+        cut = max(0, min(resume, len(buf) - LOOKBACK))
+        if cut:
+            cut = buf.rfind(b"\n", 0, cut) + 1
+        if cut:
+            if cut > self._counted:   # (behind _counted nothing moves: counting back would be wasted)
+                self._line_of(cut)
+            self.buf = buf[cut:]
+            self.base += cut
+            self._counted -= cut
+        self.scan_from = resume - cut
+
+    def _line_of(self, offset: int) -> int:
+        """1-based line number of buf offset (counted incrementally, offsets only grow)."""
+        if offset >= self._counted:
+            self.lineno += self.buf.count(b"\n", self._counted, offset)
+            self._counted = offset
+            return self.lineno
+        return self.lineno - self.buf.count(b"\n", offset, self._counted)
+
+    # -- one record ------------------------------------------------------------------------
+    def _event_at(self, buf: bytes, ls: int, le: int, final: bool) -> AuthEvent | object | None:
+        """The careful reading (after the fast lane, if any, declined the record)."""
+        text = buf[ls:le].decode("utf-8", "replace")
+        readings = [r for r in self._readings(text) if r.label not in self.secondary]
+        if not readings:
+            return None
+        # continuation lines (PostgreSQL puts a tab after every newline inside a message)
+        pieces = [text]
+        j = le + 1
+        while j < len(buf) and buf[j] == 9:
+            e = buf.find(b"\n", j)
+            if e < 0:
+                if not final:
+                    return _DEFER
+                e = len(buf)
+            pieces.append(buf[j + 1:e].decode("utf-8", "replace"))
+            j = e + 1
+        extra = "\n" + "\n".join(pieces[1:]) if len(pieces) > 1 else ""
+        details, j, orphan_after = self._secondaries(buf, j, final)
+        if details is _DEFER or (j >= len(buf) and not final):
+            return _DEFER
+        orphan_before = self._orphan_before(buf, ls)
+        parses = [p for r in readings for p in self._parse(r, r.message + extra)]
+        if not parses:
+            return None
+        lineno = self._line_of(ls)
+        return self._decide(parses, readings, str(details), lineno, self.base + ls, orphan_before or orphan_after)
+
+    def _readings(self, line: str) -> list[_Reading]:
+        """Every way the line splits into prefix + label + message."""
+        out: list[_Reading] = []
+        if self.bare and not self.label_rx.match(line):
+            return [_Reading({}, "", line, "")]
+        for m in self.label_rx.finditer(line):
+            pm = self.prefix_rx.fullmatch(line, 0, m.start())
+            if pm:
+                out.append(_Reading(pm.groupdict(), m.group(), line[m.end():], line[:m.start()]))
+        return out
+
+    def _secondaries(self, buf: bytes, j: int, final: bool) -> tuple[str | object, int, bool]:
+        """DETAIL/HINT records right after the failure; whether the line after them is an orphan."""
+        details: list[str] = []
+        while j < len(buf):
+            e = buf.find(b"\n", j)
+            if e < 0:
+                if not final:
+                    return _DEFER, j, False
+                e = len(buf)
+            line = buf[j:e].decode("utf-8", "replace")
+            m = self.start_rx.match(line)
+            if not m:
+                return "\n".join(details), j, True
+            if m.group("label") not in self.secondary:
+                return "\n".join(details), j, False
+            details.append(line[m.end():])
+            j = e + 1
+            while j < len(buf) and buf[j] == 9:
+                e = buf.find(b"\n", j)
+                e = len(buf) if e < 0 else e
+                details.append(buf[j + 1:e].decode("utf-8", "replace"))
+                j = e + 1
+        return "\n".join(details), j, False
+
+    def _orphan_before(self, buf: bytes, ls: int) -> bool:
+        """A line that is neither a record start nor a tab continuation precedes this record:
+        a newline inside a name in the prefix, i.e. this line may be forged."""
+        if ls == 0:
+            return False
+        ps = buf.rfind(b"\n", 0, ls - 1) + 1
+        if buf[ps:ps + 1] == b"\t":
+            return False
+        return self.start_rx.match(buf[ps:ls - 1].decode("utf-8", "replace")) is None
+
+    def _parse(self, reading: _Reading, message: str) -> list[_Parse]:
+        out: list[_Parse] = []
+        for template, fields in self.catalog.match(message):
+            if self._consistent(reading, fields):
+                out.append(_Parse(template, fields, reading.groups))
+            else:
+                out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}))
+        return out
+
+    def _consistent(self, reading: _Reading, fields: dict[str, str | None]) -> bool:
+        """The names in the prefix must be exactly the names in the message."""
+        pins: dict[str, str] = {}
+        for esc, key in (("u", "user"), ("d", "database")):
+            if esc in self.prefix.escapes and fields.get(key) is not None:
+                pins[esc] = fields[key]  # type: ignore[assignment]
+        if not pins:
+            return True
+        if all(reading.groups.get(k) == v for k, v in pins.items()):
+            return True
+        # another split of the same prefix text may carry exactly these names
+        return self.prefix.with_values(pins).fullmatch(reading.prefix_text) is not None
+
+    # -- attribution -------------------------------------------------------------------------
+    def _decide(self, parses: list[_Parse], readings: list[_Reading], details: str, lineno: int,
+                offset: int, orphan: bool) -> AuthEvent:
+        good = [p for p in parses if "_inconsistent" not in p.groups]
+        distinct = {_key(p) for p in good}
+        reason = None
+        if orphan:
+            reason = "a line without a log prefix touches this record (newline in a name?)"
+        if len(distinct) == 1:
+            chosen = good[0]
+        elif len(distinct) > 1:
+            chosen, reason = good[0], "the line parses two ways (quotes or labels inside a name)"
+        else:
+            chosen, reason = parses[0], "the names in the log prefix and in the message disagree"
+        f, g = chosen.fields, chosen.groups
+        cat = self.catalog
+        user = _unknown(f.get("user") or g.get("u"), cat.unknown)
+        if "host" in chosen.template.fields and "database" not in chosen.template.fields:
+            database = None     # replication connection: no database
+        else:
+            database = _unknown(f.get("database") or g.get("d"), cat.unknown)
+        hosts: dict[str, str] = {}
+        if f.get("host"):
+            hosts["message"] = f["host"]  # type: ignore[assignment]
+        for key in ("h", "r"):
+            if g.get(key):
+                hosts["prefix"] = re.sub(r"\(\d+\)$", "", g[key])  # type: ignore[arg-type]
+        pid = g.get("p")
+        if reason is None and pid:
+            conn = self._connection(pid, offset)
+            if conn is not None:
+                hosts["connection"] = conn[0]
+                if self.state.last_failure.get(pid, -1) > conn[1]:
+                    reason = "a second failure logged for one backend process (forged PID?)"
+        if pid:
+            self._remember(pid, offset)
+        hosts = {k: v for k, v in hosts.items() if v and v != "[local]"}
+        source = hosts.get("connection") or hosts.get("prefix") or hosts.get("message")
+        if reason is None and len(set(hosts.values())) > 1:
+            reason = "the host in the message differs from the connection's host"
+        if reason is not None:
+            self.suspicions.append(Suspicion(lineno, reason, user))
+            source = None if "_inconsistent" in g or len(distinct) > 1 else source
+        return AuthEvent(
+            time=iso_time(g.get("m") or g.get("t") or g.get("n"), self.log_timezone),
+            source=source, user=user, database=database, kind=chosen.template.kind,
+            encryption=cat.encryption_names.get(f.get("encryption") or ""),
+            role_exists=cat.role_exists(details) if details else None,
+            lang=chosen.template.lang, trusted=reason is None, file=self.file, line=lineno)
+
+    def _remember(self, pid: str, offset: int) -> None:
+        lf = self.state.last_failure
+        lf[pid] = offset
+        lf.move_to_end(pid)
+        if len(lf) > 4096:   # backends alive at once are far fewer (max_connections)
+            lf.popitem(last=False)
+
+    def _connection(self, pid: str, offset: int) -> tuple[str, int] | None:
+        """The host of the latest `connection received` line this backend (pid) wrote before."""
+        buf = self.buf
+        end = offset - self.base
+        for step in _SEARCH_STEPS:
+            lo = max(0, end - step)
+            for rx, marker in self.conn_markers:
+                i = buf.rfind(marker, lo, end)
+                while i >= 0:
+                    ls = buf.rfind(b"\n", 0, i) + 1
+                    le = buf.find(b"\n", i)
+                    found = self._conn_line(buf[ls:le].decode("utf-8", "replace"), rx, pid)
+                    if found:
+                        return found, self.base + ls
+                    i = buf.rfind(marker, lo, ls)
+            if lo == 0:
+                break
+        return None
+
+    def _conn_line(self, line: str, rx: re.Pattern[str], pid: str) -> str | None:
+        readings = self._readings(line)
+        if len(readings) != 1 or readings[0].groups.get("p") != pid:
+            return None
+        m = rx.fullmatch(readings[0].message)
+        return m.group("host") if m else None
+
+
+_DEFER = object()
+
+
+def _self_overlaps(marker: bytes) -> bool:
+    """Whether two occurrences of `marker` can overlap (a proper prefix is also a suffix)."""
+    return any(marker[:k] == marker[-k:] for k in range(1, len(marker)))
+
+
+def _key(p: _Parse) -> tuple[object, ...]:
+    g = p.groups
+    return (p.template.kind, p.fields.get("user"), p.fields.get("database"), p.fields.get("host"),
+            g.get("p"), g.get("h"), g.get("r"), g.get("u"), g.get("d"))
+
+
+def scan_stderr(data: bytes, prefix: str, langs: tuple[str, ...] = ("en", "ja"), *,
+                file: str | None = None, fast: bool = True) -> tuple[list[AuthEvent], list[Suspicion]]:
+    """Pure: the auth failures in a whole stderr log held in memory."""
+    scanner = StderrScanner(prefix, langs, file=file, fast=fast)
+    events = scanner.feed(data, final=True)
+    return events, scanner.suspicions
