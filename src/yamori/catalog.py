@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from typing import Any
 
 from .config import Settings
 from .probe import Probe
@@ -26,20 +27,29 @@ PROBE_FACTORIES = (
 SERVICE_FACTORIES = ("yamori.guard.service:services",)
 
 
-def _load(entry: str) -> object | None:
+class CatalogError(RuntimeError):
+    """An entry of this catalog names a module or factory that does not exist: a mistake in
+    yamori itself, said at once rather than leaving a probe silently switched off."""
+
+
+def _load(entry: str) -> Any:
     module_name, attribute = entry.split(":")
-    if importlib.util.find_spec(module_name) is None:
-        return None
-    return getattr(importlib.import_module(module_name), attribute, None)
+    try:
+        found = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        found = None
+    if found is None:
+        raise CatalogError(f"catalog entry {entry!r}: no module {module_name}")
+    factory = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(factory):
+        raise CatalogError(f"catalog entry {entry!r}: {module_name} has no factory {attribute}()")
+    return factory
 
 
 def build_probes(settings: Settings, only: list[str] | None = None) -> list[Probe]:
     result: list[Probe] = []
     for entry in PROBE_FACTORIES:
-        factory = _load(entry)
-        if factory is None:
-            continue
-        for probe in factory(settings):  # type: ignore[operator]
+        for probe in _load(entry)(settings):
             if not only or probe.name in only or probe.name.split(".")[0] in only:
                 result.append(probe)
     return result
@@ -48,7 +58,5 @@ def build_probes(settings: Settings, only: list[str] | None = None) -> list[Prob
 def build_services(settings: Settings) -> list[Service]:
     result: list[Service] = []
     for entry in SERVICE_FACTORIES:
-        factory = _load(entry)
-        if factory is not None:
-            result.extend(factory(settings))  # type: ignore[operator]
+        result.extend(_load(entry)(settings))
     return result

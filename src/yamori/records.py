@@ -154,9 +154,13 @@ class ParseProblem:
     line: int | None
     message: str
     field: str = ""
+    text: str = ""      # the offending line as written, when a finding wants to quote it
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.file:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
+        else:
+            where = "input" if self.line is None else f"line {self.line}"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
@@ -170,6 +174,18 @@ class ParseError(ValueError):
     @property
     def first(self) -> ParseProblem:
         return self.problems[0]
+
+    @property
+    def file(self) -> str:
+        return self.first.file
+
+    @property
+    def line(self) -> int | None:
+        return self.first.line
+
+    @property
+    def reason(self) -> str:
+        return self.first.message
 
 
 Record = Sample | Finding

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hba_oracle import differences, rows_from_tsv
 
-from yamori.postgres.files.hba import HbaError, HbaInclude, HbaRule, load_hba, logical_lines, parse_hba, tokenize_line
+from yamori.postgres.files.hba import HbaInclude, HbaRule, load_hba, logical_lines, parse_hba, tokenize_line
+from yamori.records import ParseProblem
 
 # PG 15 rejects include directives ("invalid connection type"); yamori follows PG 16+.
 PG16_ONLY = {36, 37, 38}
@@ -26,7 +27,7 @@ def test_error_messages_match_the_server_wording(corpora: Path) -> None:
     src = corpora / "pg_hba/generated-pg15"
     rows = {r.line: r.error for r in rows_from_tsv((src / "pg_hba_file_rules.tsv").read_text()) if r.error}
     entries = parse_hba((src / "pg_hba.tricky.conf").read_text(), "pg_hba.conf")
-    mine = {e.line: e.message for e in entries if isinstance(e, HbaError)}
+    mine = {e.line: e.message for e in entries if isinstance(e, ParseProblem)}
     same = [n for n in mine if rows.get(n) == mine[n]]
     assert len(same) >= 20, (mine, rows)
 
@@ -85,7 +86,7 @@ def test_derived_tap_test_lines_parse(corpora: Path) -> None:
 def test_docs_examples_parse_without_errors(corpora: Path, tmp_path: Path) -> None:
     for name in ("example-pg-hba.conf-pg13", "example-pg-hba.conf-pg18"):
         entries = parse_hba((corpora / "pg_hba/pg-docs" / name).read_text(), name)
-        assert [e for e in entries if isinstance(e, HbaError)] == [], name
+        assert [e for e in entries if isinstance(e, ParseProblem)] == [], name
         assert len([e for e in entries if isinstance(e, HbaRule)]) >= 10
 
 
@@ -93,7 +94,7 @@ def test_every_corpus_file_parses_without_crashing(corpora: Path) -> None:
     for path in sorted((corpora / "pg_hba").rglob("*")):
         if path.is_file() and path.suffix not in (".md", ".tsv"):
             entries = parse_hba(path.read_text(errors="replace"), str(path))
-            assert all(isinstance(e, HbaRule | HbaError | HbaInclude) for e in entries)
+            assert all(isinstance(e, HbaRule | ParseProblem | HbaInclude) for e in entries)
             assert all(e.line >= 1 for e in entries)
 
 
@@ -103,7 +104,7 @@ def test_augeas_cases_agree_with_postgresql(corpora: Path) -> None:
     blocks = (corpora / "pg_hba/augeas/test_pg_hba-inputs.txt").read_text().split("=== ")[1:]
     for block in blocks:
         head, body = block.split("\n", 1)
-        errors = [e.message for e in parse_hba(body) if isinstance(e, HbaError)]
+        errors = [e.message for e in parse_hba(body) if isinstance(e, ParseProblem)]
         if head.startswith("REJECT"):
             assert errors, body
         elif re.search(r"\S\s+sameuser\s*$", body, re.M):

@@ -3,6 +3,7 @@ loaded by yamori into a throwaway namespace (`unshare -n`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,24 @@ def test_discovery_on_a_machine_tree(tmp_path: Path, incidents: Path) -> None:
             ("keepalived.sample_auth_pass", "keepalived.conf"), ("nft.input_policy_accept", None)} <= got
     # Live files: the director's addresses are this machine's, and none is 192.168.0.1/.2.
     assert "keepalived.dr_director_is_real_server" not in {c for c, _ in got}
+
+
+def test_an_unreadable_source_widens_the_rule_and_is_said() -> None:
+    """A saddr element the audit cannot read must not make the rule look narrower: the rule is
+    judged as accepting every source, and a finding names what was not read."""
+    from yamori.audit.nft_ruleset import ANY, parse_ruleset
+    from yamori.audit.nftables import unread_sources
+
+    doc = {"nftables": [
+        {"table": {"family": "inet", "name": "f", "handle": 1}},
+        {"chain": {"family": "inet", "table": "f", "name": "input", "handle": 1, "type": "filter",
+                   "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "f", "chain": "input", "handle": 4, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                       "right": {"set": ["192.0.2.0/24", {"concat": ["198.51.100.1", 5432]}]}}},
+            {"accept": None}]}}]}
+    ruleset = parse_ruleset(json.dumps(doc), "", "crafted.json")
+    [rule] = [r for chain in ruleset.chains.values() for r in chain.rules]
+    assert rule.sources is ANY and rule.unread and "concat" in rule.unread[0]
+    [finding] = unread_sources(ruleset, "crafted.json")
+    assert finding.check == "nft.unread_source" and "concat" in finding.message

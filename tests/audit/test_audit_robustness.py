@@ -13,7 +13,8 @@ from yamori.audit.keepalived_conf import KaFile, parse_blocks
 from yamori.audit.runner import AuditRequest, run_audit
 from yamori.config import Settings
 from yamori.postgres.files.conf import parse_conf
-from yamori.postgres.files.hba import HbaError, HbaInclude, HbaRule, parse_hba
+from yamori.postgres.files.hba import HbaInclude, HbaRule, parse_hba
+from yamori.records import ParseProblem
 
 WORDS = ["host", "local", "all", "include ", "10.0.0.0/8", "::1", "md5", "trust"]
 ALPHABET = st.sampled_from([*'abc019 \t\n\\"\'#!{}/,.:=@+-*', *WORDS])
@@ -24,7 +25,7 @@ TEXT = st.lists(ALPHABET, max_size=80).map("".join)
 @given(TEXT)
 def test_hba_parser_never_raises(text: str) -> None:
     for entry in parse_hba(text, "pg_hba.conf"):
-        assert isinstance(entry, HbaRule | HbaError | HbaInclude)
+        assert isinstance(entry, HbaRule | ParseProblem | HbaInclude)
         assert entry.line >= 1
 
 

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from yamori.cli import cli
@@ -72,3 +73,20 @@ def test_every_command_has_help() -> None:
         for sub in getattr(command, "commands", {}):
             result = runner.invoke(cli, [name, sub, "--help"])
             assert result.exit_code == 0, (name, sub, result.output)
+
+
+def test_only_a_probe_that_does_not_exist_is_unknown_not_ok(tmp_path: Path) -> None:
+    """A typo in --only must not read as "all fine" to a cron job or Nagios."""
+    result = CliRunner().invoke(cli, ["check", "--only", "raidd"])
+    assert result.exit_code == 3
+    assert "no probe named raidd" in result.output
+
+
+def test_every_catalog_entry_loads() -> None:
+    """A misspelt factory in the catalog is an error, never a silently disabled probe."""
+    from yamori import catalog
+
+    for entry in (*catalog.PROBE_FACTORIES, *catalog.SERVICE_FACTORIES):
+        assert callable(catalog._load(entry))
+    with pytest.raises(catalog.CatalogError, match=r"no module yamori\.sytem\.probe"):
+        catalog._load("yamori.sytem.probe:probes")

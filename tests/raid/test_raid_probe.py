@@ -156,10 +156,12 @@ async def test_pollpri_path_wakes_on_a_real_proc_event(tmp_path: Path) -> None:
         await child.wait()
 
 
-def test_mdadm_export_never_raises() -> None:
-    """The real mdadm binary on a device that is no md array: no UUID, no exception."""
+def test_mdadm_export_never_raises_and_says_why() -> None:
+    """The real mdadm binary on a device that is no md array: no exception, and the reason is
+    kept (it becomes a raid.mdadm_unavailable note), not swallowed."""
     from yamori.raid.probe import mdadm_export
 
     assert shutil.which("mdadm") is not None  # installed by `make test` (Debian package mdadm)
-    assert mdadm_export(Path("/dev/null")) is None
+    said = mdadm_export(Path("/dev/null"))
+    assert isinstance(said, str) and said.startswith("mdadm --detail --export /dev/null: ")
     assert mdadm_export(Path("/dev/md-does-not-exist")) is None

@@ -1,4 +1,5 @@
-"""The system probe through psutil: on a fixture /proc tree (exact figures) and on this machine."""
+"""The system probe under its /proc root: on a fixture tree (exact figures) and on this machine
+(cross-checked with psutil, which reads the real /proc)."""
 
 from __future__ import annotations
 

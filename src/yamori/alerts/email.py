@@ -11,8 +11,8 @@ from email.utils import formatdate
 
 from ..config.alerts import EmailSettings
 from . import messages
+from .delivery import DeliveryError
 from .messages import Notification
-from .notifier import DeliveryError
 
 PASSWORD_ENV = "YAMORI_SMTP_PASSWORD"
 

@@ -11,11 +11,12 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..records import State
 from .state import Kind, Transition
+from .timefmt import iso_time
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 SUBJECT_MAX = 200
@@ -64,11 +65,6 @@ def clean_block(text: str) -> str:
     other control characters."""
     lines = (_CONTROL.sub(" ", line).rstrip() for line in text.splitlines())
     return "\n".join(lines).strip("\n")
-
-
-def iso_time(stamp: float) -> str:
-    """RFC 3339 in UTC, the form webhooks and `--json` use."""
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def local_time(stamp: float) -> str:

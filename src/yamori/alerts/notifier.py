@@ -1,25 +1,12 @@
-"""What every notifier is: a name, a one-line description, and `send` that raises
-DeliveryError with a sentence a person can act on."""
+"""The notifiers the config asks for, and a test message through each of them now."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from ..config.alerts import AlertsSettings
-from .messages import Notification, trial_notification
+from .delivery import DeliveryError, Notifier
+from .messages import trial_notification
 
-
-class DeliveryError(Exception):
-    """A notification was not accepted; the text says by whom and why."""
-
-
-class Notifier(Protocol):
-    name: str
-
-    def describe(self) -> str: ...
-
-    async def send(self, note: Notification) -> None: ...
-
+__all__ = ["DeliveryError", "Notifier", "build_notifiers", "send_test"]
 
 def build_notifiers(settings: AlertsSettings) -> list[Notifier]:
     """The notifiers the config asks for; an empty list means alerts reach no one."""

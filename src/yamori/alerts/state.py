@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..records import State
+from .timefmt import iso_time
 
 FLAP_WINDOW = 3600.0
 """Look-back window for counting state changes."""
@@ -77,8 +78,6 @@ class Alert:
         return settled and (not self.changes or now - self.changes[-1] >= FLAP_WINDOW)
 
     def as_json(self) -> dict[str, Any]:
-        from .messages import iso_time
-
         return {
             "rule": self.rule,
             "subject": self.subject,

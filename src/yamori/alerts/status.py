@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config.alerts import AlertsSettings
-from .messages import iso_time
 from .notifier import build_notifiers
 from .outbox import NotifierStat, Outbox
 from .state import Alert, active_only
+from .timefmt import iso_time
 
 DATABASE = "alerts.sqlite"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..config.alerts import WebhookSettings
 from . import messages
+from .delivery import DeliveryError
 from .messages import Notification
-from .notifier import DeliveryError
 
 
 class WebhookNotifier:

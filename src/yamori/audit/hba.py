@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..postgres.files.hba import HbaError, HbaFile, HbaRule, Token
+from ..postgres.files.hba import HbaFile, HbaRule, ParseProblem, Token
 from ..records import Finding, Severity
 from .context import AuditContext, is_loopback, is_world
 
@@ -24,7 +24,7 @@ def _finding(check: str, severity: Severity, rule: HbaRule, message: str, advice
     return Finding(check, severity, f"{rule.location} {rule.text}", message, advice, rule.file, rule.line)
 
 
-def syntax_finding(error: HbaError) -> Finding:
+def syntax_finding(error: ParseProblem) -> Finding:
     return Finding(
         "hba.syntax", Severity.CRITICAL, f"{error.file}:{error.line} {error.text}".rstrip(),
         f"PostgreSQL cannot read this line: {error.message}. A reload with this file is refused "

@@ -16,16 +16,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..inventory import IPNetwork
+from ..records import ParseError, ParseProblem
 
 ANY = None  # a source or port condition that matches everything
 _HANDLE = re.compile(r"^\s*(?P<text>.*?)\s*# handle (?P<handle>\d+)\s*$")
 _NFT_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):[\d-]+: Error: (?P<message>.*)$", re.M)
 
 
-class NftError(Exception):
+class NftError(ParseError):
+    """nft could not be run, or refused the ruleset (with nft's own file and line when it said)."""
+
     def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
-        super().__init__(message)
-        self.file, self.line = file, line
+        super().__init__(ParseProblem(file or "", line, message))
+
+    def __str__(self) -> str:
+        return self.reason if not self.file else super().__str__()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ class NftRule:
     established_only: bool = False
     comment: str = ""
     text: str = ""
+    unread: list[str] = field(default_factory=list)   # source elements the audit could not read
 
     def matches(self, proto: str, port: int) -> bool:
         if self.proto is not None and self.proto != proto:
@@ -145,7 +151,7 @@ def _match(rule: NftRule, match: dict[str, Any], named: Any) -> None:
         payload = left["payload"]
         field_, proto = payload.get("field"), payload.get("protocol")
         if field_ == "saddr" and op in ("==", "in"):
-            rule.sources = _networks(_elements(right, named))
+            rule.sources, rule.unread = _networks(_elements(right, named))
         elif field_ == "dport" and op in ("==", "in"):
             rule.ports = _ports(_elements(right, named), proto if proto in ("tcp", "udp") else None)
             if proto in ("tcp", "udp"):
@@ -167,8 +173,12 @@ def _elements(right: Any, named: Any) -> list[Any]:
     return [right]
 
 
-def _networks(values: list[Any]) -> list[IPNetwork]:
+def _networks(values: list[Any]) -> tuple[list[IPNetwork] | None, list[str]]:
+    """The networks of a source match, and the elements that could not be read. When any element
+    is unreadable the rule is taken to match every source (ANY): a rule must never look
+    narrower than it is; the unread elements become a finding."""
     nets: list[IPNetwork] = []
+    unread: list[str] = []
     for value in values:
         try:
             if isinstance(value, str):
@@ -178,9 +188,11 @@ def _networks(values: list[Any]) -> list[IPNetwork]:
             elif isinstance(value, dict) and "range" in value:
                 low, high = (ipaddress.ip_address(v) for v in value["range"])
                 nets.extend(ipaddress.summarize_address_range(low, high))
+            else:
+                unread.append(json.dumps(value)[:80])
         except (ValueError, TypeError, KeyError):
-            continue
-    return nets
+            unread.append(json.dumps(value, default=str)[:80])
+    return (ANY if unread else nets), unread
 
 
 def _ports(values: list[Any], proto: str | None) -> list[PortRange]:

@@ -25,6 +25,23 @@ def check_ruleset(ruleset: Ruleset, ctx: AuditContext, file: str | None = None) 
     for service in ctx.services():
         findings.extend(service_exposure(ruleset, service, ctx, file))
     findings.extend(undeclared_networks(ruleset, ctx, file))
+    findings.extend(unread_sources(ruleset, file))
+    return findings
+
+
+def unread_sources(ruleset: Ruleset, file: str | None) -> list[Finding]:
+    """Source matches the audit could not read: said, not dropped (the rule is then judged as
+    if it matched every source, the broadest it can be)."""
+    findings = []
+    for chain in ruleset.chains.values():
+        for rule in chain.rules:
+            if rule.unread:
+                findings.append(Finding(
+                    "nft.unread_source", Severity.WARNING, _subject(ruleset, chain, rule),
+                    f"The audit could not read the source match {', '.join(rule.unread)}; it judged the rule "
+                    "as if it accepted every source.",
+                    "Write the source as an address, a prefix or a range, or check the rule by hand.",
+                    file, None))
     return findings
 
 

@@ -225,7 +225,7 @@ def _other(kind: str, path: str, ctx: AuditContext) -> list[Finding]:
         return [_unreadable(path, err)]
     except NftError as err:
         return [Finding("nft.syntax", Severity.CRITICAL, f"{err.file or path}:{err.line or ''}".rstrip(":"),
-                        f"nft cannot load this ruleset: {err}. Loading it would fail and leave the "
+                        f"nft cannot load this ruleset: {err.reason}. Loading it would fail and leave the "
                         "previous firewall in place.", "Fix the line and check with nft -c -f FILE.",
                         err.file or path, err.line)]
     return nft_checks.check_ruleset(ruleset, ctx, path)

@@ -108,7 +108,7 @@ def _label(dsn: str) -> str:
     return " ".join(parts) if "=" in dsn else dsn.split("@")[-1]
 
 
-def check_server(view: ServerView, local_error_lines: set[tuple[str, int]] | None = None) -> list[Finding]:
+def check_server(view: ServerView, local_error_lines: set[tuple[str, int | None]] | None = None) -> list[Finding]:
     findings = []
     for path, mtime in view.file_mtimes.items():
         if mtime > view.loaded_at:

@@ -20,8 +20,16 @@ def command(ctx: CliContext, as_json: bool, only: tuple[str, ...]) -> None:
 
     Exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — usable from cron or as a
     Nagios/Icinga plugin."""
+    from ..catalog import build_probes
     from ..check import run_check
 
+    if only:
+        names = {p.name for p in build_probes(ctx.settings)}
+        unknown = [n for n in only if n not in names and not any(x.split(".")[0] == n for x in names)]
+        if unknown:
+            click.echo(f"yamori check: no probe named {', '.join(unknown)} on this host "
+                       f"(probes here: {', '.join(sorted(names)) or 'none'})", err=True)
+            raise SystemExit(int(State.UNKNOWN))
     report = asyncio.run(run_check(ctx.settings, list(only)))
     if as_json:
         print_json(report.as_json())

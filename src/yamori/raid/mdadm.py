@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..records import ParseError, ParseProblem
 from .model import Note
 
 __all__ = ["DetailDevice", "MdadmDetail", "MdadmError", "MdadmExport", "parse_mdadm_detail", "parse_mdadm_export"]
@@ -31,13 +32,11 @@ _EXPORT_DEVICE = re.compile(r"^MD_DEVICE_(?P<sysdev>.+)_(?P<what>ROLE|DEV)$")
 _EXAMINE_LABELS = {"Magic", "Device Role", "Array State", "Device UUID", "Feature Map"}
 
 
-class MdadmError(ValueError):
+class MdadmError(ParseError):
+    """Not `mdadm --detail` output: the file (when known) and the 1-based line."""
+
     def __init__(self, line: int, message: str, file: str | None = None) -> None:
-        self.line = line
-        self.reason = message
-        self.file = file
-        where = f"{file}:{line}" if file else f"line {line}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(ParseProblem(file or "", line, message))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..records import ParseError, ParseProblem
+
 FLAG_NAMES = {"F": "faulty", "S": "spare", "W": "write-mostly", "R": "replacement", "J": "journal"}
 
 # Inactive arrays with this kind of superblock and no personality are IMSM/DDF containers:
@@ -167,18 +169,11 @@ class MdStat:
         return next((a for a in self.arrays if a.name == name), None)
 
 
-class MdstatError(ValueError):
-    """The text cannot be /proc/mdstat: carries the file (when known) and the 1-based line."""
+class MdstatError(ParseError):
+    """The text cannot be /proc/mdstat: the file (when known) and the 1-based line."""
 
     def __init__(self, line: int, message: str, file: str | None = None) -> None:
-        self.line = line
-        self.reason = message
-        self.file = file
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        where = f"{self.file}:{self.line}" if self.file else f"line {self.line}"
-        return f"{where}: {self.reason}"
+        super().__init__(ParseProblem(file or "", line, message))
 
     def with_file(self, file: str) -> MdstatError:
-        return MdstatError(self.line, self.reason, file)
+        return MdstatError(self.line or 0, self.reason, file)

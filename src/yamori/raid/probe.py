@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..probe import Probe
-from ..records import Record
+from ..records import Finding, Record, Severity
 from .mdadm import MdadmError, MdadmExport, parse_mdadm_export
 from .mdstat import parse_mdstat
 from .model import Array, MdStat, MdstatError
@@ -34,17 +34,26 @@ def read_mdstat(proc_root: Path) -> MdStat:
         raise err.with_file(str(path)) from None
 
 
-def mdadm_export(device: Path) -> MdadmExport | None:
-    """`mdadm --detail --export DEVICE`, or None when mdadm cannot tell (never raises)."""
-    binary = shutil.which("mdadm")
-    if binary is None or not device.exists():
+def mdadm_export(device: Path) -> MdadmExport | str | None:
+    """`mdadm --detail --export DEVICE`; why mdadm could not tell when it failed; None when the
+    device node is absent (a /proc tree without its /dev: nothing to ask). Never raises."""
+    if not device.exists():
         return None
+    binary = shutil.which("mdadm")
+    if binary is None:
+        return "mdadm is not installed"
     try:
         done = subprocess.run([binary, "--detail", "--export", str(device)], capture_output=True, text=True,
                               timeout=MDADM_TIMEOUT, check=False)
-        return parse_mdadm_export(done.stdout) if done.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, MdadmError):
-        return None
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"mdadm --detail --export {device}: {err}"
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        return f"mdadm --detail --export {device}: {said[0][:200]}"
+    try:
+        return parse_mdadm_export(done.stdout)
+    except MdadmError as err:
+        return f"mdadm --detail --export {device}: {err}"
 
 
 class RaidProbe(Probe):
@@ -62,6 +71,7 @@ class RaidProbe(Probe):
         # /proc/mdstat (removed after failing) can still be named in the alert.
         self._seen: dict[str, tuple[str, ...]] = {}
         self._uuids: dict[str, str] = {}
+        self._mdadm_problems: dict[str, str] = {}
 
     @property
     def mdstat_path(self) -> Path:
@@ -74,6 +84,11 @@ class RaidProbe(Probe):
             records.extend(array_samples(array))
             records.extend(array_findings(array, self._seen.get(array.name, ()), self._uuid(array)))
             self._remember(array)
+            problem = self._mdadm_problems.get(array.name)
+            if problem:
+                records.append(Finding("raid.mdadm_unavailable", Severity.INFO, array.name,
+                                       f"{problem}: the array is watched through /proc/mdstat alone, "
+                                       "without its UUID", "Install mdadm and run the agent as root."))
         return records
 
     def _remember(self, array: Array) -> None:
@@ -88,6 +103,10 @@ class RaidProbe(Probe):
             return None
         if array.name not in self._uuids:
             export = mdadm_export(self.dev_root / array.name)
+            if isinstance(export, str):
+                self._mdadm_problems[array.name] = export
+                return None
+            self._mdadm_problems.pop(array.name, None)
             if export is None or export.uuid is None:
                 return None
             self._uuids[array.name] = export.uuid

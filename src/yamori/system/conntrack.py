@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import Settings
 from ..config.probes import ConntrackSettings
 from ..probe import Probe
-from ..records import Finding, Record, Sample, Severity
+from ..records import Finding, ParseError, ParseProblem, Record, Sample, Severity
 from .metrics import unit
 
 _COUNT = Path("sys/net/netfilter/nf_conntrack_count")
@@ -41,15 +41,18 @@ class Conntrack:
         return self.entries / self.max * 100.0 if self.max > 0 else None
 
 
-class ConntrackFormatError(ValueError):
+class ConntrackFormatError(ParseError):
     """A conntrack file that does not look like the kernel's; names the file and line."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        super().__init__(ParseProblem(source, line, message))
 
 
 def parse_number(text: str, source: str = "nf_conntrack_count") -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise ConntrackFormatError(f"{source}: expected a number, got {text.strip()[:40]!r}") from None
+        raise ConntrackFormatError(source, f"expected a number, got {text.strip()[:40]!r}") from None
 
 
 def parse_stat(text: str, source: str = "nf_conntrack") -> dict[str, int]:
@@ -59,17 +62,17 @@ def parse_stat(text: str, source: str = "nf_conntrack") -> dict[str, int]:
     found by name, never by position."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
-        raise ConntrackFormatError(f"{source}: empty file")
+        raise ConntrackFormatError(source, "empty file")
     header = lines[0].split()
     totals = dict.fromkeys(header, 0)
     for number, line in enumerate(lines[1:], 2):
         fields = line.split()
         if len(fields) != len(header):
-            raise ConntrackFormatError(f"{source}:{number}: expected {len(header)} columns, got {len(fields)}")
+            raise ConntrackFormatError(source, f"expected {len(header)} columns, got {len(fields)}", number)
         try:
             values = [int(field, 16) for field in fields]
         except ValueError:
-            raise ConntrackFormatError(f"{source}:{number}: expected hexadecimal counters") from None
+            raise ConntrackFormatError(source, "expected hexadecimal counters", number) from None
         for name, value in zip(header, values, strict=True):
             # `entries` is the global table size repeated on each row, not a per-CPU counter
             totals[name] = max(totals[name], value) if name == "entries" else totals[name] + value

@@ -1,6 +1,8 @@
 """The system probe: CPU, load, memory, swap, filesystems, disk I/O, network, uptime, processes.
 
-psutil does the reading; rates come from the difference between this run's counters and the
+Everything is read under the configured /proc root (system/procfs.py parses it the way psutil
+would, without psutil's module-global path, so fixture trees and the real system take the same
+code path); rates come from the difference between this run's counters and the
 previous run's (the first run after start has no rates). The probe only measures: thresholds
 such as "disk 90% full" are alert rules (see `metrics.DEFAULT_RULES`).
 """
@@ -8,46 +10,21 @@ such as "disk 90% full" are alert rules (see `metrics.DEFAULT_RULES`).
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import psutil  # type: ignore[import-untyped]  # no types-psutil in the pinned set
 
 from ..config import Settings
 from ..config.probes import SystemSettings
 from ..probe import Probe
 from ..records import Finding, Record, Sample, Severity
+from . import procfs
 from .metrics import unit
 from .mounts import fs_usage, is_reported_disk, matches_any, select_mounts
 from .rates import cpu_percentages, disk_rates, net_rates
 
 DEFAULT_PROC = Path("/proc")
-_PSUTIL_ROOT_LOCK = threading.Lock()
-
-
-@contextmanager
-def psutil_root(proc: Path) -> Iterator[None]:
-    """Point psutil at another /proc tree for the duration of one collection.
-
-    psutil.PROCFS_PATH is module-global and other code (listeners, tests) uses psutil too, so
-    it is set only while this probe reads and put back afterwards; with the real /proc nothing
-    is touched. psutil honours it for stat, meminfo, vmstat, diskstats, net/dev, mounts and
-    pids, not for os.getloadavg (we read <proc>/loadavg ourselves) nor /sys.
-    """
-    if proc == DEFAULT_PROC:
-        yield
-        return
-    with _PSUTIL_ROOT_LOCK:
-        saved = psutil.PROCFS_PATH
-        psutil.PROCFS_PATH = str(proc)
-        try:
-            yield
-        finally:
-            psutil.PROCFS_PATH = saved
 
 
 def parse_loadavg(text: str) -> tuple[float, float, float]:
@@ -86,10 +63,6 @@ class SystemProbe(Probe):
         self._previous: _Counters | None = None
 
     def collect(self) -> list[Record]:
-        with psutil_root(self._proc):
-            return self._collect()
-
-    def _collect(self) -> list[Record]:
         counters = _Counters(self._monotonic())
         sections: list[tuple[str, Callable[[_Counters], list[Sample]]]] = [
             ("cpu", self._cpu), ("load", self._load), ("memory", self._memory), ("filesystems", self._filesystems),
@@ -101,7 +74,7 @@ class SystemProbe(Probe):
         for title, section in sections:
             try:
                 records.extend(section(counters))
-            except Exception as err:  # psutil raises IndexError/KeyError on truncated files; keep the rest
+            except (OSError, ValueError, KeyError, IndexError) as err:  # a truncated file: keep the rest
                 problems.append(f"{title}: {err or type(err).__name__}")
         if len(problems) == len(sections):
             raise OSError(f"nothing readable under {self._proc}: " + "; ".join(problems))
@@ -115,7 +88,7 @@ class SystemProbe(Probe):
         return counters.at - self._previous.at if self._previous is not None else None
 
     def _cpu(self, counters: _Counters) -> list[Sample]:
-        counters.cpu = psutil.cpu_times()._asdict()
+        counters.cpu, _ = procfs.parse_stat(self._read("stat"), str(self._proc / "stat"))
         previous = self._previous.cpu if self._previous is not None else None
         shares = cpu_percentages(previous, counters.cpu) if previous is not None else None
         return [_sample(metric, value) for metric, value in (shares or {}).items()]
@@ -125,17 +98,16 @@ class SystemProbe(Probe):
         return [_sample(name, value) for name, value in zip(("load1", "load5", "load15"), loads, strict=True)]
 
     def _memory(self, counters: _Counters) -> list[Sample]:
-        memory = psutil.virtual_memory()
-        swap = psutil.swap_memory()
+        memory = procfs.memory_figures(procfs.parse_meminfo(self._read("meminfo"), str(self._proc / "meminfo")))
         return [
-            _sample("memory_used_percent", memory.percent),
-            _sample("memory_available_bytes", memory.available),
-            _sample("memory_total_bytes", memory.total),
-            _sample("swap_used_percent", swap.percent),
+            _sample("memory_used_percent", memory["percent"]),
+            _sample("memory_available_bytes", memory["available"]),
+            _sample("memory_total_bytes", memory["total"]),
+            _sample("swap_used_percent", memory["swap_percent"]),
         ]
 
     def _filesystems(self, counters: _Counters) -> list[Sample]:
-        rows = ((p.device, p.mountpoint, p.fstype) for p in psutil.disk_partitions(all=False))
+        rows = procfs.parse_mounts(self._read("self/mounts"), self._read("filesystems"))
         samples: list[Sample] = []
         for mount in select_mounts(rows):
             try:
@@ -152,19 +124,16 @@ class SystemProbe(Probe):
         return samples
 
     def _disk_io(self, counters: _Counters) -> list[Sample]:
-        diskstats = self._proc / "diskstats"
-        if not diskstats.is_file():  # psutil would fall back to the real /sys/block, whatever the root
-            raise FileNotFoundError(f"{diskstats} not found")
-        disks = psutil.disk_io_counters(perdisk=True) or {}
+        disks = procfs.parse_diskstats(self._read("diskstats"), str(self._proc / "diskstats"))
         ignore = self._settings.ignore_devices
-        counters.disks = {name: io._asdict() for name, io in disks.items() if is_reported_disk(name, ignore)}
+        counters.disks = {name: io for name, io in disks.items() if is_reported_disk(name, ignore)}
         return self._rates(counters, counters.disks, self._previous.disks if self._previous else {},
                            "device", disk_rates)
 
     def _network(self, counters: _Counters) -> list[Sample]:
-        nics = psutil.net_io_counters(pernic=True) or {}
+        nics = procfs.parse_net_dev(self._read("net/dev"), str(self._proc / "net/dev"))
         ignore = self._settings.ignore_interfaces
-        counters.nics = {name: io._asdict() for name, io in nics.items() if not matches_any(name, ignore)}
+        counters.nics = {name: io for name, io in nics.items() if not matches_any(name, ignore)}
         return self._rates(counters, counters.nics, self._previous.nics if self._previous else {},
                            "interface", net_rates)
 
@@ -181,10 +150,16 @@ class SystemProbe(Probe):
         return samples
 
     def _uptime(self, counters: _Counters) -> list[Sample]:
-        return [_sample("uptime_seconds", max(0.0, self._clock() - psutil.boot_time()))]
+        _, booted = procfs.parse_stat(self._read("stat"), str(self._proc / "stat"))
+        if booted is None:
+            raise ValueError(f"{self._proc / 'stat'}: no btime line")
+        return [_sample("uptime_seconds", max(0.0, self._clock() - booted))]
 
     def _processes(self, counters: _Counters) -> list[Sample]:
-        return [_sample("processes", len(psutil.pids()))]
+        return [_sample("processes", procfs.count_pids(self._proc))]
+
+    def _read(self, name: str) -> str:
+        return (self._proc / name).read_text(encoding="utf-8", errors="replace")
 
 
 def probes(settings: Settings) -> list[Probe]:

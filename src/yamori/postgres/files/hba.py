@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ...records import ParseProblem
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CONNECTION_TYPES = ("local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
@@ -87,25 +89,17 @@ class HbaInclude:
     target: str
 
 
-@dataclass(frozen=True, slots=True)
-class HbaError:
-    file: str
-    line: int
-    message: str
-    text: str = ""
-
-
 @dataclass(slots=True)
 class HbaFile:
     """The effective rule list after includes, plus every problem met on the way."""
 
     path: str
     rules: list[HbaRule] = field(default_factory=list)
-    errors: list[HbaError] = field(default_factory=list)
+    errors: list[ParseProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
 
-Entry = HbaRule | HbaInclude | HbaError
+Entry = HbaRule | HbaInclude | ParseProblem
 
 
 # -- tokenizer -------------------------------------------------------------------------------
@@ -185,7 +179,7 @@ def parse_hba(text: str, filename: str = "pg_hba.conf") -> list[Entry]:
         try:
             entries.append(_parse_fields(fields, filename, number, shown))
         except HbaSyntaxError as err:
-            entries.append(HbaError(filename, number, str(err), shown))
+            entries.append(ParseProblem(filename, number, str(err), text=shown))
     return entries
 
 
@@ -338,11 +332,12 @@ def _load_into(result: HbaFile, path: Path, origin: HbaInclude | None, depth: in
         if origin is None or origin.kind != "include_if_exists":
             where = (origin.file, origin.line) if origin else (str(path), 0)
             text = f"{origin.kind} {origin.target}" if origin else ""
-            result.errors.append(HbaError(where[0], where[1], f'could not open file "{path}": {err.strerror}', text))
+            result.errors.append(ParseProblem(where[0], where[1], f'could not open file "{path}": {err.strerror}',
+                                              text=text))
         return
     result.files.append(str(path))
     for entry in parse_hba(text, str(path)):
-        if isinstance(entry, HbaError):
+        if isinstance(entry, ParseProblem):
             result.errors.append(entry)
         elif isinstance(entry, HbaInclude):
             _follow(result, entry, path.parent, depth)
@@ -352,16 +347,16 @@ def _load_into(result: HbaFile, path: Path, origin: HbaInclude | None, depth: in
 
 def _follow(result: HbaFile, inc: HbaInclude, base: Path, depth: int) -> None:
     if depth >= MAX_INCLUDE_DEPTH:
-        result.errors.append(HbaError(inc.file, inc.line, f'could not open file "{inc.target}": '
-                                                           "maximum nesting depth exceeded"))
+        result.errors.append(ParseProblem(inc.file, inc.line, f'could not open file "{inc.target}": '
+                                                               "maximum nesting depth exceeded"))
         return
     target = base / inc.target
     if inc.kind != "include_dir":
         _load_into(result, target, inc, depth + 1)
         return
     if not target.is_dir():
-        result.errors.append(HbaError(inc.file, inc.line, f'could not open directory "{target}"',
-                                      f"{inc.kind} {inc.target}"))
+        result.errors.append(ParseProblem(inc.file, inc.line, f'could not open directory "{target}"',
+                                          text=f"{inc.kind} {inc.target}"))
         return
     for child in sorted(p for p in target.iterdir() if p.name.endswith(".conf") and not p.name.startswith(".")):
         _load_into(result, child, inc, depth + 1)
@@ -372,7 +367,7 @@ def _expand_rule(result: HbaFile, rule: HbaRule, base: Path) -> None:
         databases = _expand_tokens(rule.databases, base, 0)
         users = _expand_tokens(rule.users, base, 0)
     except HbaSyntaxError as err:
-        result.errors.append(HbaError(rule.file, rule.line, str(err), rule.text))
+        result.errors.append(ParseProblem(rule.file, rule.line, str(err), text=rule.text))
         return
     result.rules.append(replace(rule, databases=databases, users=users))
 
