@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -27,7 +28,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
     if not settings.servers and settings.pgpool is None and not settings.backups:
         click.echo("yamori: no [[postgres.servers]], [postgres.pgpool] or [[postgres.backups]] configured",
                    err=True)
-    result = gather_status(settings)
+    result = gather_status(settings, proc=Path(ctx.settings.agent.proc))
     if as_json:
         print_json(result.as_json())
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from ..config import Settings
 from ..config.postgres import PostgresSettings, ServerEntry
@@ -14,12 +15,13 @@ from .replication import replication_samples
 from .stats import delta_findings, server_samples
 
 
-def ram_bytes() -> int | None:
-    import psutil
+def ram_bytes(proc: Path = Path("/proc")) -> int | None:
+    """This host's memory from <proc>/meminfo (the [agent] proc root), None when unreadable."""
+    from ..system.procfs import parse_meminfo
 
     try:
-        return int(psutil.virtual_memory().total)
-    except OSError:
+        return parse_meminfo((proc / "meminfo").read_text(encoding="utf-8", errors="replace"))["MemTotal"]
+    except (OSError, ValueError):
         return None
 
 
@@ -29,9 +31,10 @@ class ServerProbe(Probe):
     It remembers the previous run for rates, and which standbys it has seen streaming, so a
     standby that vanishes from pg_stat_replication is reported as disconnected."""
 
-    def __init__(self, entry: ServerEntry, settings: PostgresSettings) -> None:
+    def __init__(self, entry: ServerEntry, settings: PostgresSettings, proc: Path = Path("/proc")) -> None:
         self.entry = entry
         self.settings = settings
+        self.proc = proc
         self.name = f"postgres.{entry.name}"
         self.interval = settings.interval
         self.timeout = float(settings.connect_timeout * 2 + 10)
@@ -43,7 +46,7 @@ class ServerProbe(Probe):
         report = inspect_server(self.entry, self.settings)
         records: list[Record] = [Sample("postgres.up", 1.0 if report.reachable else 0.0,
                                         {"server": self.entry.name})]
-        records += report_findings(report, self.settings, ram_bytes(), self._seen_standbys)
+        records += report_findings(report, self.settings, ram_bytes(self.proc), self._seen_standbys)
         if report.stats is not None and report.replication is not None:
             before = self._previous
             prev_stats = before[1].stats if before and before[1].role == report.role else None
@@ -61,7 +64,7 @@ class ServerProbe(Probe):
 
 def probes(settings: Settings) -> list[Probe]:
     pg = settings.postgres
-    found: list[Probe] = [ServerProbe(entry, pg) for entry in pg.servers]
+    found: list[Probe] = [ServerProbe(entry, pg, Path(settings.agent.proc)) for entry in pg.servers]
     if pg.pgpool is not None:
         from .pgpool import PgpoolProbe
         found.append(PgpoolProbe(pg))

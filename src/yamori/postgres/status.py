@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..config.postgres import PostgresSettings
@@ -42,11 +43,11 @@ def finding_json(probe: str, finding: Finding) -> dict[str, Any]:
     return {"probe": probe, **finding.as_json()}
 
 
-def gather_status(settings: PostgresSettings, now: float | None = None) -> PgStatus:
+def gather_status(settings: PostgresSettings, now: float | None = None, proc: Path = Path("/proc")) -> PgStatus:
     now = time.time() if now is None else now
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(settings.servers)))) as pool:
         reports = list(pool.map(lambda e: inspect_server(e, settings), settings.servers))
-    ram = ram_bytes()
+    ram = ram_bytes(proc)
     findings = [(f"postgres.{r.name}", f) for r in reports for f in report_findings(r, settings, ram)]
     nodes, pool_error = None, None
     if settings.pgpool is not None:
