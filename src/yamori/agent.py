@@ -238,11 +238,12 @@ def _open_alerting(settings: Settings, hostname: str, clock: Callable[[], float]
     from .alerts.engine import Alerting
 
     return Alerting(settings.alerts, settings.agent.state_dir, hostname, clock=clock,
-                    default_rules=default_rules())
+                    default_rules=default_rules(settings))
 
 
-def default_rules() -> list[Any]:
-    """Threshold rules the domains ship (e.g. disk 90%/95%), as RuleSettings."""
+def default_rules(settings: Settings | None = None) -> list[Any]:
+    """Threshold rules the domains ship (e.g. disk 90%/95%) and those the configured Munin
+    plugins declare (field.warning/critical), as RuleSettings."""
     from .config.alerts import RuleSettings
 
     rules: list[RuleSettings] = []
@@ -250,6 +251,10 @@ def default_rules() -> list[Any]:
         from .system.metrics import DEFAULT_RULES
 
         rules.extend(RuleSettings.model_validate(rule) for rule in DEFAULT_RULES)
+    if settings is not None and (settings.munin.plugins or settings.munin.plugin_dir):
+        from .munin.probe import alert_rules
+
+        rules.extend(alert_rules(settings))
     return rules
 
 

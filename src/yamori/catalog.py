@@ -22,6 +22,7 @@ PROBE_FACTORIES = (
     "yamori.raid.probe:probes",
     "yamori.postgres.probe:probes",
     "yamori.audit.probe:probes",
+    "yamori.munin.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services",)

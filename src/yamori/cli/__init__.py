@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pg": ("yamori.cli.pg", "PostgreSQL servers, replication, pgpool-II and backups."),
     "failover": ("yamori.cli.failover", "Guided PostgreSQL failover: plan, then run."),
     "net": ("yamori.cli.net", "The network: paths hop by hop, LAN neighbours, device exposure."),
+    "munin": ("yamori.cli.munin", "Munin plugins run as probes: try one with `munin run`."),
 }
 
 

@@ -9,6 +9,7 @@ from .alerts import AlertsSettings
 from .audit import AuditSettings
 from .guard import GuardSettings
 from .inventory import InventorySettings
+from .munin import MuninSettings
 from .network import NetworkSettings
 from .postgres import PostgresSettings
 from .probes import ProbesSettings
@@ -26,3 +27,4 @@ class Settings(Section):
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    munin: MuninSettings = Field(default_factory=MuninSettings)
