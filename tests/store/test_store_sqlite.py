@@ -11,6 +11,7 @@ import pytest
 from yamori.config import ConfigError, parse_config
 from yamori.store import StoreError, StoreNotFound, open_store
 from yamori.store.sqlite import SqliteStore
+from yamori.store.schema import SCHEMA_VERSION
 
 # -- the file ----------------------------------------------------------------------------------
 
@@ -19,9 +20,9 @@ def test_file_is_wal_strict_and_versioned(tmp_path: Path) -> None:
     db = tmp_path / "state" / "deep" / "yamori.sqlite"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         tables = dict(conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'table'").fetchall())
-    assert set(tables) == {"series", "raw", "latest", "rollup_state", "findings",
+    assert set(tables) == {"series", "raw", "latest", "rollup_state", "findings", "retention_hold",
                            "rollup_300", "rollup_3600", "rollup_86400"}
     assert all("STRICT" in sql for sql in tables.values())
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "failover": ("yamori.cli.failover", "Guided PostgreSQL failover: plan, then run."),
     "net": ("yamori.cli.net", "The network: paths hop by hop, LAN neighbours, device exposure."),
     "munin": ("yamori.cli.munin", "Munin plugins run as probes: try one with `munin run`."),
+    "import": ("yamori.cli.import_", "Import history from other tools (Munin's RRD files)."),
 }
 
 

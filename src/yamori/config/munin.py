@@ -18,7 +18,8 @@ class MuninPluginSettings(Section):
     group: list[str] = Field(default_factory=list,
                              description="groups (first is the primary); '(name)' = optional; empty = plugin-conf.d")
     interval: Duration | None = Field(None, description="how often it runs; empty = [munin] interval")
-    timeout: Duration | None = Field(None, description="kill it after this long; empty = plugin-conf.d, else [munin] timeout")
+    timeout: Duration | None = Field(
+        None, description="kill it after this long; empty = plugin-conf.d, else [munin] timeout")
 
 
 class MuninSettings(Section):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..config.errors import ConfigError, ConfigProblem
-from .base import FindingSpan, Point, Series, Store, StoreError, StoreNotFound
+from .base import FindingSpan, Point, RollupRow, Series, Store, StoreError, StoreNotFound
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["FindingSpan", "Point", "Series", "Store", "StoreError", "StoreNotFound", "open_store"]
+__all__ = ["FindingSpan", "Point", "RollupRow", "Series", "Store", "StoreError", "StoreNotFound", "open_store"]
 
 
 def open_store(settings: Settings, *, create: bool = True, config_file: str = "yamori.toml") -> Store:

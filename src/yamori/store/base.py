@@ -50,6 +50,21 @@ class FindingSpan:
     cleared: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One bucket written directly into a rollup tier (history imported from elsewhere).
+    `span` is how many seconds it covers (a tier may hold rows coarser than itself)."""
+
+    bucket_start: int
+    span: int
+    min: float
+    max: float
+    sum: float
+    count: int
+    last: float
+    last_time: float
+
+
 class Store(ABC):
     @abstractmethod
     def write_samples(self, samples: Sequence[Sample]) -> None: ...
@@ -79,6 +94,14 @@ class Store(ABC):
     @abstractmethod
     def maintain(self, now: float) -> None:
         """Roll raw samples up into coarser tables and drop what retention no longer keeps."""
+
+    @abstractmethod
+    def import_rollups(self, metric: str, labels: dict[str, str], unit: str,
+                       rows: dict[str, Sequence[RollupRow]]) -> dict[str, int]:
+        """Write imported history (tier name -> buckets) for one series in one transaction,
+        only before the series' own samples and each tier's rolled_until (so maintain()
+        never counts a bucket twice); existing buckets are kept. The span written is held:
+        retention never prunes it. Returns the rows added per tier."""
 
     @abstractmethod
     def close(self) -> None: ...

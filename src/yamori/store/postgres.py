@@ -44,6 +44,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX findings_open ON findings (probe) WHERE cleared IS NULL;
     CREATE INDEX findings_seen ON findings (first_seen);
     """,
+    """
+    CREATE TABLE retention_hold (tier text PRIMARY KEY, start bigint NOT NULL, until bigint NOT NULL);
+    """,
 )
 
 

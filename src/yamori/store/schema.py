@@ -55,6 +55,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX findings_open ON findings (probe) WHERE cleared IS NULL;
     CREATE INDEX findings_seen ON findings (first_seen);
     """,
+    """
+    -- Imported history (e.g. from Munin) is kept whatever the retention: per tier, the span
+    -- [start, until) of bucket starts no prune deletes.
+    CREATE TABLE retention_hold (
+        tier TEXT PRIMARY KEY,
+        start INTEGER NOT NULL,
+        until INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from ..records import Finding, Sample, Severity
 from . import statements as sql
-from .base import FindingSpan, Series, Store
+from .base import FindingSpan, RollupRow, Series, Store
 from .tiers import Row, Tier, align, choose, plan_tiers, rebucket
 
 Purpose = Literal["read", "write", "maintain"]
@@ -114,6 +114,51 @@ class SqlStore(Store):
             if current:
                 db.executemany(sql.INSERT_FINDING, [(probe, *key, time, time) for key in current])
 
+    # -- imported history ------------------------------------------------------------------
+
+    def import_rollups(self, metric: str, labels: dict[str, str], unit: str,
+                       rows: dict[str, Sequence[RollupRow]]) -> dict[str, int]:
+        by_name = {tier.name: tier for tier in self.tiers[1:]}
+        unknown = sorted(set(rows) - set(by_name))
+        if unknown:
+            raise ValueError(f"no rollup tier {', '.join(unknown)} in this store")
+        added: dict[str, int] = {}
+        with self._lock, self._transaction("write") as db:
+            marks = self._import_marks(db)
+            sid = self._series_id(db, Sample(metric, 0.0, labels, unit))
+            live = self._earliest(db, sid)
+            for name, tier_rows in rows.items():
+                tier = by_name[name]
+                end = min(marks[name], live)
+                keep = [r for r in tier_rows if r.bucket_start + r.span <= end]
+                if not keep:
+                    continue
+                before = int(db.execute(sql.count_rows(tier), (sid,)).fetchone()[0])
+                db.executemany(sql.insert_new(tier), [(sid, r.bucket_start, r.min, r.max, r.sum, r.count, r.last,
+                                                       r.last_time) for r in keep])
+                added[name] = int(db.execute(sql.count_rows(tier), (sid,)).fetchone()[0]) - before
+                start = min(r.bucket_start for r in keep)
+                db.execute(sql.SET_HOLD, (name, start, max(r.bucket_start for r in keep) + 1))
+        return added
+
+    def _import_marks(self, db: Db) -> dict[str, int]:
+        """Each rollup tier's rolled_until; a tier without one gets it now, at the start of
+        the store's own samples (or now), so maintain() rolls only what comes after."""
+        marks = self._watermarks(db)
+        first_raw = db.execute("SELECT min(time) FROM raw").fetchone()[0]
+        base = min(self._clock(), first_raw) if first_raw is not None else self._clock()
+        for tier in self.tiers[1:]:
+            if tier.name not in marks:
+                mark = math.floor(base / tier.resolution) * tier.resolution
+                db.execute(sql.SET_WATERMARK, (tier.name, mark))
+                marks[tier.name] = mark
+        return marks
+
+    def _earliest(self, db: Db, sid: int) -> float:
+        """The series' first own sample anywhere: imported history must end before it."""
+        found = [db.execute(sql.earliest(tier), (sid,)).fetchone()[0] for tier in self.tiers]
+        return min((float(t) for t in found if t is not None), default=math.inf)
+
     # -- rollups and retention ---------------------------------------------------------------
 
     def maintain(self, now: float) -> None:
@@ -143,9 +188,13 @@ class SqlStore(Store):
         raw = self.tiers[0]
         db.execute("DELETE FROM raw WHERE time < ?", (now - raw.retention,))
         db.execute("DELETE FROM latest WHERE time < ?", (now - raw.retention,))
+        holds = {str(t): (int(a), int(b)) for t, a, b in db.execute(sql.HOLDS).fetchall()}
         for tier in self.tiers[1:]:
-            # A bucket goes once all of it is older than the retention.
-            db.execute(f"DELETE FROM {tier.table} WHERE bucket_start < ?", (now - tier.retention - tier.resolution,))
+            # A bucket goes once all of it is older than the retention, unless imported (held).
+            cutoff = now - tier.retention - tier.resolution
+            start, until = holds.get(tier.name, (0, 0))
+            db.execute(f"DELETE FROM {tier.table} WHERE bucket_start < ? "
+                       "AND NOT (bucket_start >= ? AND bucket_start < ?)", (cutoff, start, until))
         keep = max(t.retention for t in self.tiers)
         db.execute("DELETE FROM findings WHERE cleared < ?", (now - keep,))
         if self.prune_series and db.execute(sql.unused_series(self.tiers)).rowcount:

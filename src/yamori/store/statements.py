@@ -18,6 +18,11 @@ UPSERT_SERIES = ("INSERT INTO series (metric, labels, unit) VALUES (?, ?, ?) ON 
 WATERMARKS = "SELECT tier, rolled_until FROM rollup_state"
 SET_WATERMARK = ("INSERT INTO rollup_state (tier, rolled_until) VALUES (?, ?) ON CONFLICT (tier) "
                  "DO UPDATE SET rolled_until = excluded.rolled_until")
+HOLDS = "SELECT tier, start, until FROM retention_hold"
+SET_HOLD = ("INSERT INTO retention_hold (tier, start, until) VALUES (?, ?, ?) ON CONFLICT (tier) DO UPDATE "
+            "SET start = CASE WHEN excluded.start < retention_hold.start THEN excluded.start "
+            "ELSE retention_hold.start END, "
+            "until = CASE WHEN excluded.until > retention_hold.until THEN excluded.until ELSE retention_hold.until END")
 FINDING_COLUMNS = "probe, check_name, severity, subject, message, advice, file, line, first_seen, last_seen, cleared"
 OPEN_FINDINGS = ("SELECT id, check_name, severity, subject, message, advice, file, line FROM findings "
                  "WHERE probe = ? AND cleared IS NULL")
@@ -35,6 +40,20 @@ def merge(tier: Tier) -> str:
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     {_on_conflict(tier)}
     """
+
+
+def insert_new(tier: Tier) -> str:
+    """INSERT of one imported bucket row; a bucket already there (live or imported) is kept."""
+    return (f"INSERT INTO {tier.table} (series_id, bucket_start, min, max, sum, count, last, last_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, bucket_start) DO NOTHING")
+
+
+def count_rows(tier: Tier) -> str:
+    return f"SELECT count(*) FROM {tier.table} WHERE series_id = ?"
+
+
+def earliest(tier: Tier) -> str:
+    return f"SELECT min({time_column(tier)}) FROM {tier.table} WHERE series_id = ?"
 
 
 def _on_conflict(tier: Tier) -> str:
