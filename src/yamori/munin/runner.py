@@ -32,7 +32,9 @@ MUNIN_DEFAULTS = {
     "MUNIN_PLUGINUSER": "nobody", "MUNIN_VERSION": "2.0.73", "MUNIN_PERL": "/usr/bin/perl",
     "MUNIN_PERLLIB": "/usr/share/perl5", "MUNIN_GOODSH": "/bin/sh", "MUNIN_BASH": "/bin/bash",
     "MUNIN_PYTHON": "/usr/bin/env python3", "MUNIN_OSTYPE": "linux", "MUNIN_HASSETR": "1",
-    "MUNIN_MKTEMP": "mktemp -p /tmp/ $1",
+    "MUNIN_MKTEMP": "mktemp -p /tmp/ $1", "MUNIN_CGIDIR": "/usr/lib/munin/cgi", "MUNIN_CGITMPDIR": "",
+    "MUNIN_DOCDIR": "/usr/doc", "MUNIN_HTMLDIR": "/var/cache/munin/www", "MUNIN_MANDIR": "/usr/share/man",
+    "MUNIN_RUBY": "/usr/bin/env ruby", "MUNIN_HOSTNAME": "localhost.localdomain",
 }
 
 
@@ -73,7 +75,7 @@ def environment(inv: Invocation, user: str) -> dict[str, str]:
     env = dict(MUNIN_DEFAULTS)
     plugstate = inv.state_dir / user
     env.update({
-        "MUNIN_DEBUG": "0", "FQDN": inv.fqdn, "MUNIN_HOSTNAME": inv.fqdn, "MUNIN_MASTER_IP": "",
+        "MUNIN_DEBUG": "0", "FQDN": inv.fqdn, "MUNIN_MASTER_IP": "",
         "MUNIN_CAP_MULTIGRAPH": "1", "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "utf8:replace",
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "MUNIN_PLUGSTATE": str(plugstate),
         "MUNIN_STATEFILE": f"{plugstate}/{inv.name}-", "HOME": "/",
