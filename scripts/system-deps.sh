@@ -21,6 +21,9 @@ test)
     need mdadm mdadm
     need named bind9
     need nsupdate bind9-dnsutils
+    need munin-run munin-node
+    need /usr/share/munin/plugins/cpu munin-plugins-core
+    need rrdtool rrdtool
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from yamori.cli import cli
 from yamori.config import Settings
-from yamori.munin.probe import MuninProbe, alert_rules, probes
 from yamori.munin.plugins import find_plugin
+from yamori.munin.probe import MuninProbe, alert_rules, probes
 from yamori.munin.runner import run
 from yamori.probe import run_probe
 from yamori.records import Finding, Sample
@@ -26,11 +26,13 @@ from yamori.records import Finding, Sample
 PLUGINS = Path("/usr/share/munin/plugins")
 FIXTURE_PROC = Path(__file__).resolve().parents[1] / "fixtures" / "munin" / "proc"
 
-pytestmark = [
-    pytest.mark.skipif(not (PLUGINS / "cpu").exists(),
-                       reason="munin-plugins-core missing: scripts/system-deps.sh installs it"),
-    pytest.mark.skipif(os.getuid() != 0, reason="plugins run as nobody and /proc fixtures need a mount namespace: root"),
-]
+pytestmark = pytest.mark.skipif(os.getuid() != 0,
+                                reason="plugins run as nobody and /proc fixtures need a mount namespace: root")
+
+
+@pytest.fixture(autouse=True)
+def _plugins_installed() -> None:
+    assert (PLUGINS / "cpu").exists(), "munin-plugins-core missing: scripts/system-deps.sh installs it"
 
 
 def settings(tmp: Path, plugin_dir: Path, proc: Path = Path("/proc"), conf_dir: Path | None = None,
