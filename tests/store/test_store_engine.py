@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.support.pgcluster import Cluster, running_cluster
 
 from yamori.records import Finding, Sample, Severity
-from yamori.store import StoreError
+from yamori.store import RollupRow, StoreError
 from yamori.store.postgres import PostgresStore
 from yamori.store.sql import SqlStore
 from yamori.store.sqlite import SqliteStore
@@ -348,3 +348,45 @@ def test_the_store_reconnects_after_the_server_restarted(cluster: Cluster) -> No
     assert [p.avg for p in series.points] == [1.0, 3.0]
     store.close()
 
+
+
+# -- imported history (import_rollups) -------------------------------------------------------
+
+def _hourly(start: int, hours: int, value: float = 10.0) -> list[RollupRow]:
+    return [RollupRow(start + h * 3600, 3600, value - 1, value + 1, value * 12, 12, value, start + h * 3600 + 3599)
+            for h in range(hours)]
+
+
+def test_imported_history_ends_before_live_data_is_never_counted_twice_and_outlives_retention(
+        make_store: Make) -> None:
+    clock = Clock(BASE + 10 * DAY)
+    store = make_store(clock=clock)
+    live_start = BASE + 10 * DAY - 2 * 3600
+    store.write_samples(minutes(live_start, 120, "fan", {"host": "h"}))
+    old = _hourly(BASE - 100 * DAY, 24 * 112)  # 112 days of hours, running into the live samples
+    added = store.import_rollups("fan", {"host": "h"}, "rpm", {"1h": old})
+    # only whole buckets before the series' own first sample are taken
+    assert added == {"1h": sum(1 for r in old if r.bucket_start + 3600 <= live_start)}
+    assert store.import_rollups("fan", {"host": "h"}, "rpm", {"1h": old}) == {}  # a second run adds nothing
+    before = table_rows(store, "rollup_3600")
+    store.maintain(clock.now)
+    after = table_rows(store, "rollup_3600")
+    imported = {k: v for k, v in before.items() if k[1] < live_start}
+    assert {k: after[k] for k in imported} == imported  # kept although older than the 90-day retention
+    assert all(v[3] == 12 for k, v in after.items() if k in imported)  # never rolled again into themselves
+    series = store.query("fan", BASE - 100 * DAY, BASE - 90 * DAY, step=3600)
+    assert len(series) == 1 and series[0].unit == "rpm"
+    assert {p.avg for p in series[0].points} == {10.0} and len(series[0].points) == 10 * 24 + 1
+    with pytest.raises(ValueError, match="no rollup tier 7m"):
+        store.import_rollups("fan", {}, "", {"7m": old})
+
+
+def test_import_into_an_empty_store_sets_the_rollup_marks_so_maintain_does_not_reroll(make_store: Make) -> None:
+    clock = Clock(BASE)
+    store = make_store(clock=clock)
+    day = [RollupRow(BASE - DAY + i * 300, 300, 1.0, 3.0, 2.0, 1, 2.0, BASE - DAY + i * 300 + 299) for i in range(288)]
+    hours = _hourly(BASE - DAY, 24, 2.0)
+    assert store.import_rollups("m", {}, "", {"5m": day, "1h": hours}) == {"5m": 288, "1h": 24}
+    store.maintain(BASE + 3600)
+    rows = table_rows(store, "rollup_3600")
+    assert len(rows) == 24 and {v[3] for v in rows.values()} == {12}  # not 12 + 12 from re-rolling the 5m rows

@@ -10,8 +10,8 @@ import pytest
 
 from yamori.config import ConfigError, parse_config
 from yamori.store import StoreError, StoreNotFound, open_store
-from yamori.store.sqlite import SqliteStore
 from yamori.store.schema import SCHEMA_VERSION
+from yamori.store.sqlite import SqliteStore
 
 # -- the file ----------------------------------------------------------------------------------
 
