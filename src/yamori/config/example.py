@@ -22,6 +22,7 @@ ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "alerts.rules": [{"name": "disk_full", "metric": "disk_used_percent", "warning": 90, "critical": 95,
                       "for": "5m", "advice": "free space or grow the filesystem"}],
     "postgres.servers": [{"name": "db1", "dsn": "host=127.0.0.1 port=5432 user=yamori dbname=postgres"}],
+    "munin.plugins": [{"path": "/usr/local/lib/munin/fan_speeds", "env": {"sensors": "fan1 fan2"}}],
 }
 
 

@@ -23,15 +23,16 @@ class MuninPluginSettings(Section):
 
 
 class MuninSettings(Section):
-    plugin_dir: Path | None = Field(None, description="run every plugin in this directory, e.g. /etc/munin/plugins")
-    plugin_conf_dir: Path | None = Field(
-        None, description="munin-node's plugin-conf.d (user, group, env.*, timeout; [name*] wildcards)")
+    plugin_dir: str = Field("", description="run every plugin in this directory, e.g. /etc/munin/plugins; "
+                            "empty = only [[munin.plugins]]")
+    plugin_conf_dir: str = Field(
+        "", description="munin-node's plugin-conf.d, e.g. /etc/munin/plugin-conf.d (user, group, env.*, timeout; "
+        "[name*] wildcards); empty = none")
     plugins: list[MuninPluginSettings] = Field(default_factory=list, description="plugins listed one by one")
     interval: Duration = Field(300.0, description="how often each plugin runs (Munin polls every 5 minutes)")
     timeout: Duration = Field(60.0, description="kill a plugin that runs longer (munin-node's default is 60s)")
     config_every: Duration = Field(3600.0, description="how often `plugin config` is re-read (also when "
                                    "fetch prints a field config did not declare)")
-    plugin_state_dir: Path | None = Field(
-        None, description="MUNIN_PLUGSTATE base; empty = <agent.state_dir>/munin/plugin-state")
+    plugin_state_dir: str = Field("", description="MUNIN_PLUGSTATE base; empty = <agent.state_dir>/munin/plugin-state")
     ignore: list[str] = Field(default_factory=list,
                               description="plugin names in plugin_dir not to run (shell patterns)")

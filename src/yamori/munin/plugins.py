@@ -50,9 +50,9 @@ def plugin_specs(settings: Settings) -> tuple[list[PluginSpec], list[ParseProble
     for entry in munin.plugins:
         spec = _listed(settings, entry, sections)
         specs.setdefault(spec.name, spec)
-    if munin.plugin_dir is not None:
+    if munin.plugin_dir:
         try:
-            paths = sorted(munin.plugin_dir.iterdir())
+            paths = sorted(Path(munin.plugin_dir).iterdir())
         except OSError as err:
             problems.append(ParseProblem(str(munin.plugin_dir), 0, f"cannot list plugins: {err.strerror}"))
             paths = []
@@ -71,8 +71,8 @@ def find_plugin(settings: Settings, plugin: str) -> PluginSpec:
         if spec.name == plugin:
             return spec
     path = Path(plugin)
-    if "/" not in plugin and settings.munin.plugin_dir is not None:
-        path = settings.munin.plugin_dir / plugin
+    if "/" not in plugin and settings.munin.plugin_dir:
+        path = Path(settings.munin.plugin_dir) / plugin
     if not path.is_file():
         where = f" (nor in {settings.munin.plugin_dir})" if settings.munin.plugin_dir else ""
         raise PluginNotFound(f"{plugin}: no such plugin{where}")
@@ -84,9 +84,9 @@ def find_plugin(settings: Settings, plugin: str) -> PluginSpec:
 
 
 def _sections(settings: Settings) -> tuple[dict[str, Section], list[ParseProblem]]:
-    if settings.munin.plugin_conf_dir is None:
+    if not settings.munin.plugin_conf_dir:
         return {}, []
-    return read_plugin_conf_dir(settings.munin.plugin_conf_dir)
+    return read_plugin_conf_dir(Path(settings.munin.plugin_conf_dir))
 
 
 def _listed(settings: Settings, entry: MuninPluginSettings, sections: dict[str, Section]) -> PluginSpec:
@@ -101,7 +101,8 @@ def _listed(settings: Settings, entry: MuninPluginSettings, sections: dict[str, 
 
 def _spec(settings: Settings, path: Path, name: str, conf: PluginConf) -> PluginSpec:
     munin = settings.munin
-    state = munin.plugin_state_dir or (Path(settings.agent.state_dir) / "munin" / "plugin-state")
+    state = Path(munin.plugin_state_dir) if munin.plugin_state_dir else (
+        Path(settings.agent.state_dir) / "munin" / "plugin-state")
     proc = Path(settings.agent.proc)
     inv = Invocation(
         path=path, name=name, env=dict(conf.env), user=conf.user, groups=conf.groups,
