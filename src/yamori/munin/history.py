@@ -113,14 +113,13 @@ def _rows(archived: Archived, since: float) -> Iterable[RollupRow]:
     average = archived.values.get("AVERAGE", {})
     lows, highs, lasts = (archived.values.get(cf, {}) for cf in ("MIN", "MAX", "LAST"))
     count = max(1, archived.resolution // archived.pdp)
+    nan = math.nan
     for end, avg in average.items():
         start = end - archived.resolution
-        if math.isnan(avg) or start < since:
+        if avg != avg or start < since:  # NaN: unknown
             continue
-        low, high, last = (_known(v.get(end), avg) for v in (lows, highs, lasts))
-        yield RollupRow(start, archived.resolution, min(low, avg), max(high, avg), avg * count, count, last,
+        low, high, last = lows.get(end, nan), highs.get(end, nan), lasts.get(end, nan)
+        low = avg if low != low else min(low, avg)
+        high = avg if high != high else max(high, avg)
+        yield RollupRow(start, archived.resolution, low, high, avg * count, count, avg if last != last else last,
                         float(end))
-
-
-def _known(value: float | None, fallback: float) -> float:
-    return fallback if value is None or math.isnan(value) else value

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _INFO = re.compile(r"(\S+) = (.*)")
-_ROW = re.compile(r"\s*(\d+):\s*(.*)")
 _SAFE_PATH = re.compile(r"[\w./@:+-]+")
 
 
@@ -70,15 +69,16 @@ def parse_fetch(text: str) -> tuple[int, list[tuple[int, float]]]:
     unknown values are NaN. The step is read from the spacing of the rows."""
     rows: list[tuple[int, float]] = []
     for line in text.splitlines():
-        match = _ROW.fullmatch(line)
-        if not match:
-            continue
-        first = match.group(2).split()[0] if match.group(2).split() else "nan"
+        stamp, sep, rest = line.partition(":")
+        stamp = stamp.strip()
+        if not sep or not stamp.isdigit():
+            continue  # the header (data source names) and the blank line after it
+        words = rest.split()
         try:
-            value = float(first)
+            value = float(words[0]) if words else math.nan
         except ValueError:
             value = math.nan
-        rows.append((int(match.group(1)), value))
+        rows.append((int(stamp), value))
     step = rows[1][0] - rows[0][0] if len(rows) > 1 else 0
     return step, rows
 
