@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from yamori.agent import default_rules
 from yamori.cli import cli
 from yamori.config import Settings
 from yamori.munin.plugins import find_plugin
@@ -122,6 +123,7 @@ def test_plugin_conf_wildcards_and_env_reach_the_plugin(world_readable: Path) ->
     assert samples_of(collect(found["munin.fan_case"]))["munin_fan_case_rpm"].value == 800  # type: ignore[arg-type]
     assert "# uid daemon" in run(find_plugin(s, "fan_case").invocation).stdout
     rules = {r.name: r for r in alert_rules(s)}
+    assert {r.name for r in default_rules(s)} >= set(rules)  # the agent's rules include them
     assert rules["munin.fan_case.rpm.low"].warning == 900.0
     assert rules["munin.fan_case.rpm.low"].labels == {"plugin": "fan_case", "field": "rpm"}
 

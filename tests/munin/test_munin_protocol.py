@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from yamori.alerts.rules import evaluate
-from yamori.munin.protocol import Range, parse_config, parse_fetch, parse_range
+from yamori.munin.protocol import MAX_FIELDS, Range, parse_config, parse_fetch, parse_range
 from yamori.munin.rates import Previous, convert
 from yamori.munin.reading import metric_name
 from yamori.munin.rules import field_rules
@@ -117,3 +117,10 @@ def test_warning_and_critical_ranges_become_rules() -> None:
     assert (high.warning, high.critical) == (4000.0, 5000.0)
     assert evaluate(high, 4500).state is State.WARNING and evaluate(high, 6000).state is State.CRITICAL
     assert rules["munin.fans.fan_2.low"].critical == 600.0 and rules["munin.fans.fan_2.low"].warning is None
+
+
+def test_a_runaway_plugin_cannot_declare_unbounded_fields() -> None:
+    text = "".join(f"f{i}.label f{i}\n" for i in range(MAX_FIELDS + 5))
+    graphs, problems = parse_config(text, "runaway")
+    assert len(graphs[0].fields) == MAX_FIELDS
+    assert len(problems) == 5 and problems[0].line == MAX_FIELDS + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..probe import Probe
@@ -20,6 +21,8 @@ from .runner import RunError
 if TYPE_CHECKING:
     from ..config import Settings
     from ..config.alerts import RuleSettings
+
+RULES_TIMEOUT = 10.0
 
 
 class MuninProbe(Probe):
@@ -70,12 +73,14 @@ def alert_rules(settings: Settings) -> list[RuleSettings]:
         return []
 
     def graphs_of(spec: PluginSpec) -> list[RuleSettings]:
-        reader = PluginReader(spec.name, spec.invocation)
+        # the agent waits for this before it starts: a hanging plugin may delay it 10 s, not 60
+        quick = replace(spec.invocation, timeout=min(spec.invocation.timeout, RULES_TIMEOUT))
+        reader = PluginReader(spec.name, quick)
         try:
             reader.refresh_config()
         except RunError:
             return []
         return field_rules(reader.graphs)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         return [rule for rules in pool.map(graphs_of, specs) for rule in rules]

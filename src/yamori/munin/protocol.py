@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from ..records import ParseProblem
 
 TYPES = ("GAUGE", "COUNTER", "DERIVE", "ABSOLUTE")
+MAX_FIELDS = 1000
+"""Fields one plugin may declare: each is a series in the store, and a runaway plugin must not
+create a million of them."""
 _ATTR = re.compile(r"([^\s.]+)\.(\w+)\s+(.*)")
 _GRAPH = re.compile(r"(graph(?:_\w+)?)\s+(.*)")
 _GRAPH_KEYS = {"graph_title": "title", "graph_vlabel": "vlabel", "graph_category": "category",
@@ -130,6 +133,8 @@ def _config_line(graph: Graph, line: str) -> str | None:
     name, attr, value = clean_name(match.group(1)), match.group(2), match.group(3).strip()
     if attr not in _FIELD_KEYS:
         return f"{name}.{attr}: unknown field attribute"
+    if name not in graph.fields and len(graph.fields) >= MAX_FIELDS:
+        return f"{name}: more than {MAX_FIELDS} fields in one graph, ignored"
     target = graph.fields.setdefault(name, Field(name))
     return _set_attr(target, attr, value)
 
