@@ -185,3 +185,16 @@ def test_munin_run_json_contract(world_readable: Path) -> None:
     assert data["plugin"] == "cpu" and {f["name"]: f["value"] for f in data["fields"]}["user"] == 1000.0
     missing = CliRunner().invoke(cli, ["-c", str(config), "munin", "run", "nosuch"])
     assert missing.exit_code == 2 and "nosuch: no such plugin" in missing.output
+
+
+def test_yamori_check_runs_the_munin_probes(world_readable: Path) -> None:
+    plugin_dir = link_plugins(world_readable / "plugins", {"load": "load"})
+    write_plugin(plugin_dir, "broken", 'echo "this is not munin"\n')
+    config = world_readable / "yamori.toml"
+    config.write_text(f'[agent]\nstate_dir = "{world_readable}/state"\nproc = "{FIXTURE_PROC}"\n'
+                      f'[munin]\nplugin_dir = "{plugin_dir}"\n')
+    result = CliRunner().invoke(cli, ["-c", str(config), "check", "--json", "--only", "munin"])
+    data = json.loads(result.stdout)
+    states = {p["name"]: p["state"] for p in data["probes"]}
+    assert states == {"munin.load": "OK", "munin.broken": "WARNING"}
+    assert result.exit_code == 1
