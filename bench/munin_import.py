@@ -195,11 +195,14 @@ def main() -> None:
     cycles = int(sys.argv[2]) if len(sys.argv) > 2 else 6
     interval = float(sys.argv[3]) if len(sys.argv) > 3 else 10.0
     version = subprocess.run(["rrdtool"], capture_output=True, text=True).stdout.split()[1]
-    print(f"this machine: {os.cpu_count()} cores (shared); rrdtool {version}")
+    load = Path("/proc/loadavg").read_text().split()[0]
+    print(f"this machine: {os.cpu_count()} cores (shared; load {load} at start); rrdtool {version}")
     for line in bench_import(files):
         print(line)
     for line in bench_plugins(cycles, interval):
         print(line)
+    print(f"load average at the end: {Path('/proc/loadavg').read_text().split()[0]} "
+          "(wall times stretch with it; CPU times do not)")
 
 
 if __name__ == "__main__":
