@@ -251,10 +251,10 @@ def default_rules(settings: Settings | None = None) -> list[Any]:
         from .system.metrics import DEFAULT_RULES
 
         rules.extend(RuleSettings.model_validate(rule) for rule in DEFAULT_RULES)
-    if settings is not None and (settings.munin.plugins or settings.munin.plugin_dir):
-        from .munin.probe import alert_rules
+    if settings is not None:
+        from .catalog import build_rules
 
-        rules.extend(alert_rules(settings))
+        rules.extend(build_rules(settings))
     return rules
 
 

@@ -27,6 +27,9 @@ PROBE_FACTORIES = (
 
 SERVICE_FACTORIES = ("yamori.guard.service:services",)
 
+# Alert rules a domain derives from what it finds configured (Munin fields' warning/critical).
+RULE_FACTORIES = ("yamori.munin.probe:alert_rules",)
+
 
 class CatalogError(RuntimeError):
     """An entry of this catalog names a module or factory that does not exist: a mistake in
@@ -59,5 +62,13 @@ def build_probes(settings: Settings, only: list[str] | None = None) -> list[Prob
 def build_services(settings: Settings) -> list[Service]:
     result: list[Service] = []
     for entry in SERVICE_FACTORIES:
+        result.extend(_load(entry)(settings))
+    return result
+
+
+def build_rules(settings: Settings) -> list[Any]:
+    """RuleSettings the domains derive from the settings, added to the shipped defaults."""
+    result: list[Any] = []
+    for entry in RULE_FACTORIES:
         result.extend(_load(entry)(settings))
     return result

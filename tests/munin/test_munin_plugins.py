@@ -115,10 +115,13 @@ def test_plugin_conf_wildcards_and_env_reach_the_plugin(world_readable: Path) ->
                      ' echo "rpm.warning $WARN"; exit 0; fi\necho "rpm.value $RPM"\necho "# uid $(id -un)"\n')
     conf = world_readable / "conf.d"
     conf.mkdir()
-    (conf / "fans").write_text("[fan_*]\nenv.RPM 1200\nenv.WARN 900:\nuser daemon\n[fan_case]\nenv.RPM 800\n")
+    (conf / "fans").write_text("[fan_*]\nenv.RPM 1200\nenv.WARN 900:\nuser daemon\n[fan_case]\nenv.RPM 800\n"
+                               "env RPM=1\n")
     s = settings(world_readable, plugin_dir, conf_dir=conf,
                  plugins=[{"path": str(plugin_dir / "fan_cpu"), "env": {"RPM": "1500"}}])
     found = {p.name: p for p in probes(s)}
+    said = [(f.file, f.line, f.message[:21]) for f in found["munin.plugin_conf"].collect()]
+    assert said == [(str(conf / "fans"), 7, "deprecated form 'env ")]
     assert samples_of(collect(found["munin.fan_cpu"]))["munin_fan_cpu_rpm"].value == 1500  # type: ignore[arg-type]
     assert samples_of(collect(found["munin.fan_case"]))["munin_fan_case_rpm"].value == 800  # type: ignore[arg-type]
     assert "# uid daemon" in run(find_plugin(s, "fan_case").invocation).stdout

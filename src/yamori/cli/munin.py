@@ -28,7 +28,7 @@ def run(ctx: CliContext, plugin: str, as_json: bool) -> None:
 
     Exit code: 0 parsed cleanly, 1 the plugin printed lines that could not be read or failed
     (each named with its line), 2 no such plugin or a config error, 3 it could not run."""
-    from ..munin.plugins import PluginNotFound, find_plugin
+    from ..munin.plugins import PluginNotFound, find_plugin, plugin_specs
     from ..munin.reading import PluginReader
     from ..munin.runner import RunError
 
@@ -36,6 +36,8 @@ def run(ctx: CliContext, plugin: str, as_json: bool) -> None:
         spec = find_plugin(ctx.settings, plugin)
     except PluginNotFound as err:
         fail(str(err), 2)
+    for problem in plugin_specs(ctx.settings)[1]:
+        click.echo(f"warning: {problem}", err=True)
     reader = PluginReader(spec.name, spec.invocation)
     try:
         reading = reader.read()

@@ -164,7 +164,7 @@ def read_plugin_conf_dir(directory: Path,
     try:
         names = sorted(p.name for p in directory.iterdir() if p.is_file())
     except OSError as err:
-        return {}, [ParseProblem(str(directory), 0, f"cannot read the directory: {err.strerror}")]
+        return {}, [ParseProblem(str(directory), None, f"cannot read the directory: {err.strerror}")]
     for name in names:
         if not _FILE_NAME.fullmatch(name) or any(re.search(rx, name) for rx in ignore):
             continue
@@ -172,7 +172,7 @@ def read_plugin_conf_dir(directory: Path,
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as err:
-            problems.append(ParseProblem(str(path), 0, f"cannot read: {err.strerror}"))
+            problems.append(ParseProblem(str(path), None, f"cannot read: {err.strerror}"))
             continue
         sections, found = parse_plugin_conf(text, str(path))
         parsed.append(sections)

@@ -54,7 +54,7 @@ def plugin_specs(settings: Settings) -> tuple[list[PluginSpec], list[ParseProble
         try:
             paths = sorted(Path(munin.plugin_dir).iterdir())
         except OSError as err:
-            problems.append(ParseProblem(str(munin.plugin_dir), 0, f"cannot list plugins: {err.strerror}"))
+            problems.append(ParseProblem(str(munin.plugin_dir), None, f"cannot list plugins: {err.strerror}"))
             paths = []
         for path in paths:
             if not runnable(path) or any(fnmatch.fnmatchcase(path.name, p) for p in munin.ignore):

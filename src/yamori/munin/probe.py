@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..probe import Probe
-from ..records import Finding, Record, Sample, Severity
+from ..records import Finding, ParseProblem, Record, Sample, Severity
 from .plugins import PluginSpec, host_name, plugin_specs
 from .reading import PluginReader, Reading, metric_name
 from .runner import RunError
@@ -57,10 +57,29 @@ def records(reading: Reading, host: str, now: float) -> Iterable[Record]:
         yield Finding("munin.run", Severity.WARNING, f"munin plugin {reading.plugin}", failure)
 
 
+class ConfProbe(Probe):
+    """plugin-conf.d lines munin-node would not accept, said as findings (the plugins still run
+    with what could be read)."""
+
+    name = "munin.plugin_conf"
+
+    def __init__(self, problems: list[ParseProblem], interval: float) -> None:
+        self.problems = problems
+        self.interval = interval
+
+    def collect(self) -> Iterable[Record]:
+        return [Finding("munin.plugin_conf", Severity.WARNING, f"{p.file}:{p.line}" if p.line else p.file,
+                        p.message, "fix the line: munin-node would skip the rest of this file", p.file, p.line)
+                for p in self.problems]
+
+
 def probes(settings: Settings) -> list[Probe]:
-    specs, _ = plugin_specs(settings)
+    specs, problems = plugin_specs(settings)
     host = host_name(settings)
-    return [MuninProbe(spec, host, settings.munin.config_every) for spec in specs]
+    found: list[Probe] = [MuninProbe(spec, host, settings.munin.config_every) for spec in specs]
+    if problems:
+        found.append(ConfProbe(problems, settings.munin.config_every))
+    return found
 
 
 def alert_rules(settings: Settings) -> list[RuleSettings]:
@@ -68,6 +87,8 @@ def alert_rules(settings: Settings) -> list[RuleSettings]:
     a few at a time; a plugin that fails gives no rules and its probe reports why)."""
     from .rules import field_rules
 
+    if not settings.munin.plugins and not settings.munin.plugin_dir:
+        return []
     specs, _ = plugin_specs(settings)
     if not specs:
         return []
