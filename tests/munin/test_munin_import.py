@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from tests.support.munin_rrd import create, file_name
 
 from yamori.cli import cli
-from yamori.munin.history import parse_rrd_name
+from yamori.munin.history import parse_datafile_hosts, parse_rrd_name
 from yamori.munin.rrd import parse_fetch
 from yamori.store.sqlite import SqliteStore
 
@@ -74,6 +74,9 @@ def test_file_names_map_to_the_plugin_metrics() -> None:
     assert multi is not None and (multi.host, multi.service, multi.metric) == (
         "db1", "diskstats_latency.sda", "munin_diskstats_latency_sda_avgrdwait")
     assert parse_rrd_name("g", "db1-cpu-user-x.rrd") is None and parse_rrd_name("g", "junk.rrd") is None
+    hosts = parse_datafile_hosts("version 2.0.73\nexample.org;web-01.example.org:load.graph_title Load\n"
+                                 "dc1;rack2;db-2:cpu.graph_title CPU\nnonsense line\n")
+    assert hosts == {"example.org": {"web-01.example.org"}, "dc1/rack2": {"db-2"}}
 
 
 def test_import_equals_rrdtool_fetch_at_every_resolution(datadir: tuple[Path, int], tmp_path: Path) -> None:

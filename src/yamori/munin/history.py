@@ -61,14 +61,14 @@ def parse_rrd_name(group: str, file_name: str, hosts: Iterable[str] = ()) -> Rrd
 
 
 def parse_datafile_hosts(text: str) -> dict[str, set[str]]:
-    """Munin's `datafile` (`group;host:service.key value`) -> group -> host names."""
+    """Munin's `datafile` (`group;host:service.key value`) -> group directory -> host names.
+    Nested groups (`a;b;host`) live in the directory a/b, as munin-update lays them out."""
     hosts: dict[str, set[str]] = {}
     for line in text.splitlines():
-        match = re.match(r"([^;:\s]+);([^:\s]+):", line)
+        match = re.match(r"([^:\s]+;[^:\s;]+):", line)
         if match:
-            # nested groups (a;b;host) keep the last part as the host, the first as the directory
-            parts = [match.group(1), *match.group(2).split(";")]
-            hosts.setdefault(parts[0], set()).add(parts[-1])
+            *groups, host = match.group(1).split(";")
+            hosts.setdefault("/".join(groups), set()).add(host)
     return hosts
 
 

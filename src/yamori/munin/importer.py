@@ -64,13 +64,15 @@ def find_files(datadir: Path) -> tuple[list[tuple[Path, RrdName]], list[str]]:
         hosts = parse_datafile_hosts(datafile.read_text(encoding="utf-8", errors="replace"))
     found: list[tuple[Path, RrdName]] = []
     odd: list[str] = []
-    for group_dir in sorted(p for p in datadir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(group_dir.glob("*.rrd")):
-            name = parse_rrd_name(group_dir.name, path.name, hosts.get(group_dir.name, ()))
-            if name is None:
-                odd.append(f"{path}: not a Munin file name (host-plugin-field-[dgca].rrd), skipped")
-            else:
-                found.append((path, name))
+    for path in sorted(datadir.rglob("*.rrd")):
+        group = path.parent.relative_to(datadir).as_posix()
+        if group == "." or any(part.startswith(".") for part in path.relative_to(datadir).parts):
+            continue  # munin-update writes every file inside its group's directory
+        name = parse_rrd_name(group, path.name, hosts.get(group, ()))
+        if name is None:
+            odd.append(f"{path}: not a Munin file name (host-plugin-field-[dgca].rrd), skipped")
+        else:
+            found.append((path, name))
     return found, odd
 
 
