@@ -201,3 +201,30 @@ def test_yamori_check_runs_the_munin_probes(world_readable: Path) -> None:
     states = {p["name"]: p["state"] for p in data["probes"]}
     assert states == {"munin.load": "OK", "munin.broken": "WARNING"}
     assert result.exit_code == 1
+
+
+def test_a_field_over_its_critical_range_raises_an_alert(world_readable: Path) -> None:
+    """The whole path: plugin config -> rules the agent loads -> probe sample -> alert."""
+    from yamori.alerts.engine import Alerting
+    from yamori.config.alerts import AlertsSettings
+    from yamori.records import State
+
+    plugin_dir = world_readable / "plugins"
+    level = world_readable / "level"
+    level.write_text("55\n")
+    level.chmod(0o644)
+    write_plugin(plugin_dir, "tank", 'if [ "$1" = config ]; then echo "graph_title Tank"; echo "level.label level";'
+                 ' echo "level.warning 10:80"; echo "level.critical 5:90"; exit 0; fi\n'
+                 f'echo "level.value $(cat {level})"\n')
+    s = settings(world_readable, plugin_dir)
+    engine = Alerting(AlertsSettings(), world_readable / "state", "testhost", default_rules=default_rules(s))
+    probe = {p.name: p for p in probes(s)}["munin.tank"]
+    try:
+        for value, expected in (("55", []), ("95", [State.CRITICAL]), ("3", [State.OK, State.CRITICAL])):
+            level.write_text(value + "\n")
+            result = asyncio.run(run_probe(probe))
+            changes = engine.observe(result)
+            assert sorted(c.state for c in changes) == expected, (value, changes)
+        assert {a.rule for a in engine.active()} == {"munin.tank.level.low"}
+    finally:
+        engine.close()
