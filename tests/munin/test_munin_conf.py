@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from yamori.munin.conf import merge_sections, parse_plugin_conf, read_plugin_conf_dir, resolve
-from yamori.munin.runner import Invocation, run
+from yamori.munin.runner import Invocation, argv, run
 
 CONF_A = """\
 # Debian ships this kind of file
@@ -112,3 +112,11 @@ def test_same_environment_and_user_as_munin_run(world_readable: Path) -> None:
     got = view(ours)
     got.pop("MUNIN_MKTEMP")
     assert got == expected
+
+
+def test_command_wraps_the_plugin_as_munin_node_does() -> None:
+    sections, _ = parse_plugin_conf("[sensors_*]\ncommand /usr/bin/nice -n 19 %c\n", "c")
+    conf = resolve("sensors_fan", merge_sections([sections]))
+    inv = Invocation(Path("/etc/munin/plugins/sensors_fan"), "sensors_fan", command=conf.command)
+    assert argv(inv, "config") == ["/usr/bin/nice", "-n", "19", "/etc/munin/plugins/sensors_fan", "config"]
+    assert argv(inv, None) == ["/usr/bin/nice", "-n", "19", "/etc/munin/plugins/sensors_fan"]
