@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "net": ("yamori.cli.net", "The network: paths hop by hop, LAN neighbours, device exposure."),
     "munin": ("yamori.cli.munin", "Munin plugins run as probes: try one with `munin run`."),
     "import": ("yamori.cli.import_", "Import history from other tools (Munin's RRD files)."),
+    "remote": ("yamori.cli.remote", "Commands on other hosts through their jump host, target verified."),
 }
 
 
