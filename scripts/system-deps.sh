@@ -24,6 +24,13 @@ test)
     need munin-run munin-node
     need /usr/share/munin/plugins/cpu munin-plugins-core
     need rrdtool rrdtool
+    need /usr/sbin/sshd openssh-server
+    need ssh-keygen openssh-client
+    need sgdisk gdisk
+    need sfdisk fdisk
+    need ledctl ledmon
+    need efibootmgr efibootmgr
+    need mkfs.vfat dosfstools
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

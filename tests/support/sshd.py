@@ -8,6 +8,7 @@ listening on one documentation address inside the test's namespace.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -136,8 +137,6 @@ class Sshd:
                 self.process.kill()
                 self.process.wait(timeout=10)
         for pid in pids:  # sessions outlive the listener; end them and their commands too
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process = None

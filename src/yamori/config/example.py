@@ -16,7 +16,13 @@ from .types import format_duration, parse_duration
 # Example entries for arrays of tables, whose defaults are empty lists.
 ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "inventory.networks": [{"name": "admin", "cidr": "203.0.113.0/28", "role": "admin"}],
-    "inventory.hosts": [{"name": "db1", "addresses": ["10.20.0.11", "2001:db8::11"], "role": "database"}],
+    "inventory.hosts": [{"name": "db1", "addresses": ["10.20.0.11", "2001:db8::11"], "role": "database"},
+                        {"name": "bastion", "ssh": "admin@203.0.113.5:22", "host_key":
+                         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm"},
+                        {"name": "db2", "addresses": ["10.20.0.12"], "ssh": "root@10.20.0.12", "via": "bastion",
+                         "host_key":
+                         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywt",
+                         "machine_id": "4f0c1d2e3b4a59687766554433221100"}],
     "inventory.services": [{"name": "postgresql", "host": "db1", "port": 5432, "proto": "tcp",
                             "allowed_from": ["admin", "app"]}],
     "alerts.rules": [{"name": "disk_full", "metric": "disk_used_percent", "warning": 90, "critical": 95,
