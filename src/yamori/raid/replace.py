@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .disklabel import Label, Partition, read_label
 from .disks import Disk, partition_name, partition_number, read_disk
+from .efi import BootEntry, boot_entries
+from .enclosure import Slot, slot_of
 from .model import Array, MdStat
 from .report import parent_disk
 
@@ -35,6 +38,7 @@ class Step:
     destructive: bool = False
     manual: bool = False
     follow: bool = False  # watch the rebuild (apply follows /proc/mdstat here)
+    optional: bool = False  # a failure is reported and the run goes on (the locate LED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,10 @@ def plan_from_roots(mdstat: MdStat, array: str, failed: str, new: str | None, sy
     failed_disk = Disk(failed_name, present=False) if new == failed_name else disks[failed_name]
     uefi = (sys_root / "firmware" / "efi").is_dir()
     return plan(mdstat, array, failed_disk, disks.get(survivor_name or ""), disks.get(new or ""), uefi=uefi,
-                partition_numbers=_numbers(mdstat, sys_root))
+                partition_numbers=_numbers(mdstat, sys_root),
+                survivor_label=read_label(dev_root, sys_root, survivor_name) if survivor_name else None,
+                boot=tuple(boot_entries(sys_root)) if uefi else (),
+                slot=slot_of(sys_root, failed_name) if failed_disk.present else None)
 
 
 def _numbers(mdstat: MdStat, sys_root: Path) -> dict[str, int]:
@@ -94,8 +101,11 @@ def _survivor_disk(array: Array, failed: str) -> str | None:
 
 
 def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, new: Disk | None, *,
-         uefi: bool = False, partition_numbers: dict[str, int] | None = None) -> Plan:
-    """The replacement of `failed` (a whole disk) for `array_name` and every array sharing it."""
+         uefi: bool = False, partition_numbers: dict[str, int] | None = None, survivor_label: Label | None = None,
+         boot: tuple[BootEntry, ...] = (), slot: Slot | None = None) -> Plan:
+    """The replacement of `failed` (a whole disk) for `array_name` and every array sharing it.
+    `survivor_label`: the survivor's partition table (GPT is copied with sgdisk, MBR or unknown
+    with sfdisk); `boot`: UEFI boot entries; `slot`: the failed disk's enclosure slot."""
     array = mdstat.array(array_name)
     if array is None:
         names = ", ".join(a.name for a in mdstat.arrays) or "none"
@@ -110,13 +120,16 @@ def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, n
         raise ReplaceError(f"{array_name} has no working member outside {failed.name} to copy the partition table from")
     pairings = _pairings(mdstat, failed.name, survivor.name, new.name if new else None, partition_numbers or {})
     warnings = list(_check_new(mdstat, failed, survivor, new))
-    steps = [*_identify(failed, survivor), *_removals(pairings, failed), _swap(failed, survivor, new)]
+    steps = [*_identify(failed, survivor, slot), *_removals(pairings, failed), _swap(failed, survivor, new, slot)]
+    if slot is not None and slot.locate and new is not None and new.serial:
+        steps.append(Step(f"Turn the locate LED of {slot.label()} off again", f"ledctl locate_off=/dev/{new.name}",
+                          (("ledctl", f"locate_off=/dev/{new.name}"),), new.name, new.serial, optional=True))
     if new is None:
         steps.append(Step(f"Once the new drive is in, run `yamori raid replace {array_name} --failed {failed.name} "
                           "--new DISK` for the rest of the plan (partitioning, --add, rebuild, bootloader).",
                           manual=True))
     else:
-        steps.extend(_rebuild_steps(mdstat, pairings, survivor, new, uefi, warnings))
+        steps.extend(_rebuild_steps(mdstat, pairings, survivor, new, uefi, warnings, survivor_label, boot))
     return Plan(array_name, failed, survivor, new, pairings, tuple(steps), tuple(warnings))
 
 
@@ -168,14 +181,22 @@ def _check_new(mdstat: MdStat, failed: Disk, survivor: Disk, new: Disk | None) -
     return warnings
 
 
-def _identify(failed: Disk, survivor: Disk) -> list[Step]:
+def _identify(failed: Disk, survivor: Disk, slot: Slot | None) -> list[Step]:
     links = f" (by-id: {', '.join(failed.by_id)})" if failed.by_id else ""
-    return [
-        Step(f"Failed drive: {failed.label()}{links}.", command=f"smartctl -i /dev/{failed.name}"
+    where = f", in {slot.label()}" if slot else ""
+    steps = [
+        Step(f"Failed drive: {failed.label()}{links}{where}.", command=f"smartctl -i /dev/{failed.name}"
              if failed.present else None),
         Step(f"Surviving drive, keep it: {survivor.label()}.",
              command=f"smartctl -i /dev/{survivor.name}"),
     ]
+    # The LED only where the enclosure has one for this slot, and only for a drive whose serial
+    # is verified right before: a lit LED on the wrong drive is how the survivor gets pulled.
+    if slot is not None and slot.locate and failed.present and failed.serial:
+        argv = ("ledctl", f"locate=/dev/{failed.name}")
+        steps.append(Step(f"Light the locate LED of {slot.label()}: the failed drive, serial {failed.serial}",
+                          " ".join(argv), (argv,), failed.name, failed.serial, optional=True))
+    return steps
 
 
 def _removals(pairings: tuple[Pairing, ...], failed: Disk) -> list[Step]:
@@ -197,8 +218,10 @@ def _mdadm(title: str, array: str, action: str, device: str, disk: Disk) -> Step
     return Step(title, " ".join(argv), (argv,), disk.name, disk.serial, destructive=True)
 
 
-def _swap(failed: Disk, survivor: Disk, new: Disk | None) -> Step:
+def _swap(failed: Disk, survivor: Disk, new: Disk | None, slot: Slot | None) -> Step:
     serial = failed.serial or "unknown (use the serials of the other drives to exclude them)"
+    if slot is not None:
+        serial += f" in {slot.label()}" + (" (its locate LED is lit)" if slot.locate else "")
     if new is not None and new.name != failed.name:
         return Step(f"Take out the old drive with serial {serial} when convenient; never the one with serial "
                     f"{survivor.serial or 'unknown'} (/dev/{survivor.name}).", manual=True)
@@ -206,12 +229,76 @@ def _swap(failed: Disk, survivor: Disk, new: Disk | None) -> Step:
                 f"{survivor.serial or 'unknown'} (/dev/{survivor.name}).", manual=True)
 
 
+def _copy_table(survivor: Disk, new: Disk, label: Label | None) -> list[Step]:
+    if label is not None and label.kind == "gpt":
+        replicate = ("sgdisk", f"--replicate=/dev/{new.name}", f"/dev/{survivor.name}")
+        randomize = ("sgdisk", "--randomize-guids", f"/dev/{new.name}")
+        steps = [Step(f"Copy the GPT of /dev/{survivor.name} to the new drive {new.label()}", " ".join(replicate),
+                      (replicate,), new.name, new.serial, destructive=True),
+                 Step(f"Give the copy on {new.label()} its own disk and partition GUIDs", " ".join(randomize),
+                      (randomize,), new.name, new.serial, destructive=True)]
+    else:
+        copy = (("sfdisk", "-d", f"/dev/{survivor.name}"), ("sfdisk", f"/dev/{new.name}"))
+        steps = [Step(f"Copy the partition table of /dev/{survivor.name} to the new drive {new.label()} "
+                      "(fresh disk and partition IDs)", f"sfdisk -d /dev/{survivor.name} | sfdisk /dev/{new.name}",
+                      copy, new.name, new.serial, destructive=True)]
+    reread = ("blockdev", "--rereadpt", f"/dev/{new.name}")
+    steps.append(Step(f"Make the kernel read the new partition table of {new.label()}", " ".join(reread),
+                      (reread,), new.name, new.serial))
+    return steps
+
+
+def _efi_steps(mdstat: MdStat, survivor: Disk, new: Disk, label: Label | None, boot: tuple[BootEntry, ...],
+               warnings: list[str]) -> list[Step]:
+    """Copy the survivor's ESP to the new drive's twin partition and add a boot entry for the
+    same loader on it, so the machine still boots when the survivor is the next to die."""
+    esp = label.esp if label is not None else None
+    if esp is None:
+        return [Step("UEFI machine: the survivor's EFI system partition could not be found (partition table "
+                     f"of /dev/{survivor.name} unreadable or without an ESP); copy it to the new drive and add a "
+                     "boot entry by hand (dd the ESP, then efibootmgr --create --disk ... --part ... --loader ...)",
+                     manual=True)]
+    source = partition_name(survivor.name, esp.number)
+    target = partition_name(new.name, esp.number)
+    steps = []
+    if any(source == m.device for a in mdstat.arrays for m in a.members):
+        warnings.append(f"the ESP {source} is an md member; md copies it with the array")
+    else:
+        copy = ("dd", f"if=/dev/{source}", f"of=/dev/{target}", "bs=1M", "conv=fsync", "status=none")
+        fresh = ("fatlabel", "--volume-id", "--reset", f"/dev/{target}")
+        steps += [Step(f"Copy the EFI system partition {source} to {target} on {new.label()}", " ".join(copy),
+                       (copy,), new.name, new.serial, destructive=True),
+                  Step(f"Give the ESP copy {target} its own FAT volume id (fstab mounts /boot/efi by it)",
+                       " ".join(fresh), (fresh,), new.name, new.serial, destructive=True)]
+    entry = _boot_entry_for(esp, label, boot)
+    if entry is None or not entry.loader:
+        warnings.append(f"no UEFI boot entry points at {source}: add one for {target} by hand")
+        steps.append(Step(f"No boot entry starts a loader from {source}; add one for {target} with efibootmgr "
+                          "--create --disk ... --part ... --loader ... naming the loader the machine uses",
+                          manual=True))
+        return steps
+    name = f"{entry.description} ({new.name} {new.serial})"[:64]
+    create = ("efibootmgr", "--create", "--disk", f"/dev/{new.name}", "--part", str(esp.number),
+              "--label", name, "--loader", entry.loader)
+    steps.append(Step(f"Add a UEFI boot entry for {entry.loader} on {target} (like Boot{entry.number} "
+                      f"{entry.description!r} on {source})", " ".join(create), (create,), new.name, new.serial,
+                      destructive=True))
+    return steps
+
+
+def _boot_entry_for(esp: Partition, label: Label | None, boot: tuple[BootEntry, ...]) -> BootEntry | None:
+    for entry in boot:
+        if esp.uuid is not None and entry.partition_uuid == esp.uuid:
+            return entry
+        if (esp.uuid is None and label is not None and entry.mbr_signature == label.disk_id
+                and entry.partition_number == esp.number):
+            return entry
+    return None
+
+
 def _rebuild_steps(mdstat: MdStat, pairings: tuple[Pairing, ...], survivor: Disk, new: Disk, uefi: bool,
-                   warnings: list[str]) -> list[Step]:
-    copy = (("sfdisk", "-d", f"/dev/{survivor.name}"), ("sfdisk", f"/dev/{new.name}"))
-    steps = [Step(f"Copy the partition table of /dev/{survivor.name} to the new drive {new.label()} "
-                  "(fresh disk and partition IDs)", f"sfdisk -d /dev/{survivor.name} | sfdisk /dev/{new.name}",
-                  copy, new.name, new.serial, destructive=True)]
+                   warnings: list[str], label: Label | None = None, boot: tuple[BootEntry, ...] = ()) -> list[Step]:
+    steps = _copy_table(survivor, new, label)
     for pairing in pairings:
         argv = ("mdadm", "--manage", f"/dev/{pairing.array}", "--add", f"/dev/{pairing.new}")
         steps.append(Step(f"Add {pairing.new} to {pairing.array} (twin of {pairing.survivor}; drive serial "
@@ -225,8 +312,7 @@ def _rebuild_steps(mdstat: MdStat, pairings: tuple[Pairing, ...], survivor: Disk
     # The bootloader goes on before the (hours long) rebuild is followed, so interrupting the
     # watch cannot leave the new drive unbootable: GRUB only needs the array readable.
     if uefi:
-        steps.append(Step("UEFI machine: the EFI system partition is not on md; install the bootloader on each "
-                          "drive's ESP (grub-install --efi-directory=... and efibootmgr)", manual=True))
+        steps.extend(_efi_steps(mdstat, survivor, new, label, boot, warnings))
     else:
         for disk in (survivor, new):
             grub = ("grub-install", f"/dev/{disk.name}")

@@ -88,6 +88,9 @@ def apply(plan: Plan, sys_root: Path, dev_root: Path, run: Runner, echo: Echo,
         except ApplyError as err:
             raise ApplyError(str(err), done) from None
         except Exception as err:  # a failed command stops the run; say what was done
+            if step.optional:  # the locate LED: not every enclosure obeys ledctl
+                echo(f"  not done, going on: {err}")
+                continue
             raise ApplyError(f"{step.command}: {err}", done) from err
         done.append(step)
     return done
