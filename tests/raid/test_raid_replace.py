@@ -78,7 +78,7 @@ def test_plan_for_the_operators_failure(roots: tuple[Path, Path], incidents: Pat
     assert commands == [
         "smartctl -i /dev/sdf", "smartctl -i /dev/sde",
         "mdadm --manage /dev/md0 --remove /dev/sdf1", "mdadm --manage /dev/md1 --remove /dev/sdf3",
-        "sfdisk -d /dev/sde | sfdisk /dev/sdg", "blockdev --rereadpt /dev/sdg",
+        "sfdisk -d /dev/sde | sfdisk /dev/sdg", "partx --update /dev/sdg",
         "mdadm --manage /dev/md0 --add /dev/sdg1", "mdadm --manage /dev/md1 --add /dev/sdg3",
         "grub-install /dev/sde", "grub-install /dev/sdg", "yamori raid status",
     ]

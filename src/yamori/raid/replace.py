@@ -242,7 +242,7 @@ def _copy_table(survivor: Disk, new: Disk, label: Label | None) -> list[Step]:
         steps = [Step(f"Copy the partition table of /dev/{survivor.name} to the new drive {new.label()} "
                       "(fresh disk and partition IDs)", f"sfdisk -d /dev/{survivor.name} | sfdisk /dev/{new.name}",
                       copy, new.name, new.serial, destructive=True)]
-    reread = ("blockdev", "--rereadpt", f"/dev/{new.name}")
+    reread = ("partx", "--update", f"/dev/{new.name}")  # BLKPG: works where BLKRRPART is refused
     steps.append(Step(f"Make the kernel read the new partition table of {new.label()}", " ".join(reread),
                       (reread,), new.name, new.serial))
     return steps
@@ -304,6 +304,9 @@ def _rebuild_steps(mdstat: MdStat, pairings: tuple[Pairing, ...], survivor: Disk
         steps.append(Step(f"Add {pairing.new} to {pairing.array} (twin of {pairing.survivor}; drive serial "
                           f"{new.serial})", " ".join(argv), (argv,), new.name, new.serial, destructive=True))
     in_arrays = {p.survivor for p in pairings}
+    esp = label.esp if label is not None else None
+    if esp is not None:
+        in_arrays.add(partition_name(survivor.name, esp.number))  # copied by its own step
     for partition in survivor.partitions:
         if partition not in in_arrays and not any(partition in (m.device for m in a.members) for a in mdstat.arrays):
             twin = partition_name(new.name, _trailing_number(partition))
