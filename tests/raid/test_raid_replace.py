@@ -204,3 +204,49 @@ def test_cli_dry_run_and_json(roots: tuple[Path, Path], incidents: Path, tmp_pat
     result = runner.invoke(cli, ["--config", str(config), "raid", "replace", "md1", "--failed", "sdf", "--new", "sdg",
                                  "--mdstat", mdstat, "--yes"])
     assert result.exit_code == 2 and "apply (--yes) only from the live" in result.stderr
+
+
+async def test_rebuild_followed_to_the_end_then_mailed(roots: tuple[Path, Path], incidents: Path,
+                                                       tmp_path: Path) -> None:
+    """The kernel's progress, played by rewriting <proc>/mdstat between reads; read through the
+    same reader as `raid status`; then one mail through a real SMTP server."""
+    from tests.alerts.alerts_endpoints import Inbox, SmtpServer
+    from yamori.config.alerts import AlertsSettings
+    from yamori.raid.probe import read_mdstat
+    from yamori.raid.rebuild_notice import send, whole_again
+
+    sys_root, dev_root = roots
+    plan = plan_from_roots(mdstat_of(incidents, "1-member-failed"), "md1", "sdf", "sdg", sys_root, dev_root)
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    recovering = (incidents / "mdstat-3-recovering.txt").read_text()
+    later = recovering.replace("[>....................]  recovery =  0.3% (3171840/942138801) finish=218.2min "
+                               "speed=71696K/sec", "[==========>..........]  recovery = 52.5% (494622870/942138801) "
+                               "finish=98.1min speed=76012K/sec")
+    states = iter([later, (incidents / "mdstat-0-healthy.txt").read_text()])
+    (proc / "mdstat").write_text(recovering)
+    lines: list[str] = []
+    whole = follow_rebuild(lambda: read_mdstat(proc), ["md0", "md1"], lines.append,
+                           sleep=lambda _: (proc / "mdstat").write_text(next(states)), max_checks=10)
+    assert whole
+    assert lines == ["md1: recovery 0.3% at 71696 KiB/s, about 3h38m left",
+                     "md1: recovery 52.5% at 76012 KiB/s, about 1h38m left",
+                     "rebuild finished: md0 UU, md1 UU"]
+
+    inbox = Inbox()
+    server = SmtpServer(inbox)
+    await server.start()
+    try:
+        settings = AlertsSettings.model_validate({"email": {"port": server.port, "to": ["ops@example.org"]}})
+        note = whole_again("db1", plan, read_mdstat(proc), started=1000.0, now=1000.0 + 3 * 3600 + 5 * 60)
+        assert await send(settings, note) == []
+        await inbox.wait(1)
+    finally:
+        await server.stop()
+    mail = inbox.messages[0]
+    assert "[yamori] db1 raid_replace md0, md1: RAID rebuild finished" in str(mail["Subject"])
+    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    assert "md0 [2/2] [UU], md1 [2/2] [UU]" in body and "followed for 3h05m" in body
+    assert "serial WD-WCC3F7654321" in body and "serial WD-WCC6Y0123456" in body
+    assert await send(AlertsSettings(), note) == ["no notifier is configured ([alerts.email] to, or "
+                                                  "[alerts.webhook] url)"]

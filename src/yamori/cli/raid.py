@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -149,6 +150,21 @@ def _print_plan(plan: Plan, dry_run: bool) -> None:
                       "(serials are checked again before each step).")
 
 
+def _mail_whole(ctx: CliContext, plan: Plan, mdstat: MdStat, started: float) -> None:
+    """Tell the operator by mail (and webhook) that the arrays are whole again."""
+    import asyncio
+    import socket
+
+    from ..raid.rebuild_notice import send, whole_again
+
+    note = whole_again(socket.gethostname(), plan, mdstat, started)
+    errors = asyncio.run(send(ctx.settings.alerts, note))
+    for error in errors:
+        click.echo(f"yamori: the 'rebuild finished' message was not sent: {error}", err=True)
+    if not errors:
+        click.echo("sent: rebuild finished")
+
+
 def _apply(ctx: CliContext, plan: Plan) -> None:
     from ..raid.probe import read_mdstat
     from ..raid.replace_apply import ApplyError, apply, follow_rebuild, run_subprocess
@@ -158,10 +174,14 @@ def _apply(ctx: CliContext, plan: Plan) -> None:
     arrays = [p.array for p in plan.pairings]
 
     def follow() -> None:
+        started = time.time()
         try:
-            follow_rebuild(lambda: read_mdstat(proc), arrays, click.echo)
+            whole = follow_rebuild(lambda: read_mdstat(proc), arrays, click.echo)
         except KeyboardInterrupt:
             click.echo("stopped watching; the kernel continues the rebuild (`yamori raid status`)")
+            return
+        if whole:
+            _mail_whole(ctx, plan, read_mdstat(proc), started)
 
     try:
         apply(plan, Path(settings.agent.sys), Path(settings.agent.dev), run_subprocess, click.echo, follow)
