@@ -211,6 +211,7 @@ async def test_rebuild_followed_to_the_end_then_mailed(roots: tuple[Path, Path],
     """The kernel's progress, played by rewriting <proc>/mdstat between reads; read through the
     same reader as `raid status`; then one mail through a real SMTP server."""
     from tests.alerts.alerts_endpoints import Inbox, SmtpServer
+
     from yamori.config.alerts import AlertsSettings
     from yamori.raid.probe import read_mdstat
     from yamori.raid.rebuild_notice import send, whole_again
