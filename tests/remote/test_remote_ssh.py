@@ -259,3 +259,58 @@ def test_pin_prints_the_line_after_confirmation(world: World) -> None:
     assert pinned.returncode == 0, pinned.stderr
     assert pinned.stdout == f'host_key = "{world.inner.host_key}"\n'
     assert config.read_text() == text  # the config was not rewritten
+
+
+def test_step_runner_verifies_and_runs_each_step(world: World) -> None:
+    """The Runner runbooks use, run in the client namespace like the CLI."""
+    script = f"import sys; sys.path[:0] = {sys.path!r}\n" + """
+from yamori.config import load_config
+from yamori.remote.route import resolve
+from yamori.remote.runner import step_runner
+import sys
+run = step_runner(resolve(load_config(sys.argv[1]).inventory, "inner"))
+print(run(["sh", "-c", "uname -n; cat"], "from stdin"))
+try:
+    run(["sh", "-c", "echo bad >&2; exit 3"], None)
+except Exception as err:
+    print(type(err).__name__, err)
+"""
+    done = subprocess.run(["ip", "netns", "exec", world.client_ns, sys.executable, "-c", script,
+                           str(world.config())], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["ymr-inner", "from stdin",
+                                        "RemoteError `sh -c 'echo bad >&2; exit 3'` on inner exited 3: bad"]
+
+
+def raid_fixture(root: Path) -> Path:
+    """A /sys, /dev and /proc tree like the operator's (two 1 TB disks, one failed, a new one)."""
+    for name, serial, parts in (("sde", "Z1D5ABCD", 3), ("sdf", "WD-WCC3F7654321", 3), ("sdg", "WD-WCC6Y0123456", 0)):
+        block = root / "sys" / "block" / name
+        (block / "device").mkdir(parents=True)
+        (block / "size").write_text("1953525168\n")
+        (block / "device" / "serial").write_text(serial + "\n")
+        for number in range(1, parts + 1):
+            (block / f"{name}{number}").mkdir()
+            (block / f"{name}{number}" / "partition").write_text(f"{number}\n")
+    (root / "dev").mkdir()
+    (root / "proc").mkdir()
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "incidents" / "mdstat-1-member-failed.txt"
+    (root / "proc" / "mdstat").write_text(fixture.read_text())
+    config = root / "remote-yamori.toml"
+    config.write_text(f'[agent]\nsys = "{root / "sys"}"\ndev = "{root / "dev"}"\nproc = "{root / "proc"}"\n')
+    return config
+
+
+def test_raid_replace_runbook_runs_on_the_verified_host(world: World) -> None:
+    remote_config = raid_fixture(world.tmp / "db")
+    args = ["raid", "replace", "md1", "--failed", "sdf", "--new", "sdg", "--host", "inner",
+            "--remote-yamori", f"{sys.executable} -m yamori.cli", "--remote-config", str(remote_config)]
+    done = world.yamori(world.config(), *args)
+    assert done.returncode == 0, done.stderr
+    assert "target verified: inner" in done.stderr
+    text = " ".join(done.stdout.split())
+    assert "Replacement plan for md1 on ymr-inner (dry-run)" in text  # made by yamori on the inner host
+    assert "sfdisk -d /dev/sde | sfdisk /dev/sdg" in text
+    refused = world.yamori(world.config(inner_hostname="db-other"), *args)
+    assert refused.returncode == 255 and "hostname: expected db-other, answered ymr-inner" in refused.stderr
+    assert refused.stdout == ""

@@ -105,9 +105,15 @@ def _print_table(mdstat: MdStat, findings: list[Finding]) -> None:
 @click.option("--mdstat", "mdstat_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Plan from this file instead of <agent.proc>/mdstat (dry-run only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--host", "host", metavar="HOST",
+              help="Run the whole runbook on this [[inventory.hosts]] host (through its jump host, identity "
+                   "verified first, like `yamori remote run`); its yamori reads its own disks.")
+@click.option("--remote-yamori", "remote_yamori", default="yamori", show_default=True, metavar="COMMAND",
+              help="With --host: how yamori is started there.")
+@click.option("--remote-config", "remote_config", metavar="FILE", help="With --host: its config file there.")
 @pass_context
 def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool, mdstat_file: Path | None,
-            as_json: bool) -> None:
+            as_json: bool, host: str | None, remote_yamori: str, remote_config: str | None) -> None:
     """Replace the failed disk of ARRAY: identify it by serial, remove its partitions, copy the
     survivor's partition table to the new disk, add each partition to its array, install the
     bootloader on every member disk and follow the rebuild.
@@ -117,6 +123,13 @@ def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool
     from ..raid.replace import ReplaceError, plan_from_roots
 
     settings = ctx.settings
+    if host is not None:
+        if mdstat_file is not None:
+            fail("--mdstat is a local file; with --host the plan is made from the host's own mdstat", 2)
+        argv = [*remote_yamori.split(), *(["--config", remote_config] if remote_config else []), "raid", "replace",
+                array, "--failed", failed, *(["--new", new] if new else []), *(["--yes"] if yes else []),
+                *(["--json"] if as_json else [])]
+        _on_host(ctx, host, argv)
     if yes and mdstat_file is not None:
         fail("--mdstat plans from a copy; apply (--yes) only from the live <agent.proc>/mdstat", 2)
     mdstat = _load(ctx, mdstat_file)
@@ -132,12 +145,46 @@ def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool
         _apply(ctx, plan)
 
 
+def _on_host(ctx: CliContext, host: str, argv: list[str]) -> None:
+    """Hand the runbook to yamori on `host` through the verified remote runner; exits with its code."""
+    import asyncio
+    import sys
+
+    from ..remote import runner
+    from ..remote.route import RemoteError, resolve
+
+    try:
+        route = resolve(ctx.settings.inventory, host)
+    except RemoteError as err:
+        fail(str(err), 2)
+
+    def write(stream: object) -> runner.Sink:
+        def sink(data: bytes) -> None:
+            stream.write(data)  # type: ignore[attr-defined]
+            stream.flush()  # type: ignore[attr-defined]
+        return sink
+
+    def verified(v: runner.Verified) -> None:
+        click.echo(f"yamori: target verified: {v.describe()}", err=True)
+
+    try:
+        code = asyncio.run(runner.run(route, argv, out=write(sys.stdout.buffer), err=write(sys.stderr.buffer),
+                                      on_verified=verified))
+    except RemoteError as err:
+        fail(str(err), 255)
+    sys.exit(code)
+
+
 def _print_plan(plan: Plan, dry_run: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
     console = Console()
-    console.print(f"[bold]Replacement plan for {escape(plan.array)}[/]" + (" (dry-run)" if dry_run else ""))
+    import socket
+
+    where = socket.gethostname()
+    console.print(f"[bold]Replacement plan for {escape(plan.array)} on {escape(where)}[/]" +
+                  (" (dry-run)" if dry_run else ""))
     for number, step in enumerate(plan.steps, start=1):
         mark = "[bold red]![/]" if step.destructive else ("[cyan]✋[/]" if step.manual else " ")
         console.print(f"{mark} {number:2d}. {escape(step.title)}", highlight=False)

@@ -126,3 +126,16 @@ def run_captured(route: Route, argv: Sequence[str], stdin: str | None = None,
     code = asyncio.run(run(route, argv, out=out.append, err=err.append,
                            stdin=stdin.encode() if stdin is not None else None, timeout=timeout))
     return code, b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
+
+
+def step_runner(route: Route, timeout: float = CONNECT_TIMEOUT) -> Callable[[Sequence[str], str | None], str]:
+    """A runbook `Runner` (run(argv, stdin) -> stdout, raising on a non-zero exit) whose every
+    step connects, verifies the target again and runs there; for failover and RAID steps."""
+
+    def run_step(argv: Sequence[str], stdin: str | None) -> str:
+        code, out, err = run_captured(route, argv, stdin, timeout)
+        if code != 0:
+            raise RemoteError(f"`{command_line(argv)}` on {route.target.name} exited {code}: {err.strip()[:300]}")
+        return out
+
+    return run_step
