@@ -98,14 +98,17 @@ def pin(ctx: CliContext, host: str, timeout: float) -> None:
 
     Exit code: 0 line printed, 1 not confirmed, 2 config error, 255 unreachable."""
     from ..remote.connect import host_key_of
-    from ..remote.route import RemoteError, resolve
+    from ..remote.route import RemoteError, RouteError, resolve
 
     settings = ctx.settings
     try:
         route = resolve(settings.inventory, host, require_keys=False)
+    except RouteError as err:
+        fail(str(err), 2)
+    try:
         key = asyncio.run(host_key_of(route, timeout))
     except RemoteError as err:
-        fail(str(err), EXIT_REMOTE_ERROR if "pinned" not in str(err) else 2)
+        fail(str(err), EXIT_REMOTE_ERROR)
     if key is None:
         fail(f"{host}: no host key was presented", EXIT_REMOTE_ERROR)
     line = key.export_public_key("openssh").decode().split()

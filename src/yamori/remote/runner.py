@@ -44,15 +44,31 @@ class Verified:
 
 
 async def _read_one(connection: asyncssh.SSHClientConnection, command: str) -> str | None:
+    """The first MAX_ANSWER bytes `command` prints; None when it fails. A host that answers
+    endlessly is cut off, not buffered."""
     import asyncssh
 
+    async def read() -> str | None:
+        process: Any = await connection.create_process(command, encoding=None, stderr=asyncssh.DEVNULL)
+        try:
+            process.stdin.write_eof()
+            data = b""
+            while len(data) <= MAX_ANSWER:
+                chunk = await process.stdout.read(MAX_ANSWER + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) > MAX_ANSWER:
+                return answer(data)  # too long to be right: shown cut, compared as is
+            await process.wait_closed()
+        finally:
+            process.close()
+        return answer(data) if process.exit_status == 0 else None
+
     try:
-        done: Any = await connection.run(command, encoding=None, check=False, timeout=VERIFY_TIMEOUT, input=b"")
-    except (TimeoutError, asyncssh.Error, OSError, asyncssh.TimeoutError):
+        return await asyncio.wait_for(read(), VERIFY_TIMEOUT)
+    except (TimeoutError, asyncssh.Error, OSError):
         return None
-    if done.exit_status != 0:
-        return None
-    return answer(bytes(done.stdout or b"")[:MAX_ANSWER])
 
 
 async def verify(connection: asyncssh.SSHClientConnection, route: Route) -> Verified:
