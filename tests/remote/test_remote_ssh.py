@@ -11,6 +11,7 @@ command writes its marker as DIR/ran-$(uname -n): the file's name says which hos
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -211,11 +212,15 @@ def test_killed_inner_connection_is_an_error_not_a_jump_shell(world: World) -> N
             assert time.monotonic() < deadline, "the command never started"
             assert caller.poll() is None, caller.communicate()
             time.sleep(0.05)
+        everything = world.inner.descendants()  # sessions and the command they run
         sessions = world.inner.session_pids()
         assert sessions
         for pid in sessions:  # the inner host's sshd session processes, by PID
             os.kill(pid, signal.SIGKILL)
         out, err = caller.communicate(timeout=30)
+        for pid in set(everything) - set(sessions):  # the orphaned `sleep` need not finish
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     finally:
         if caller.poll() is None:
             caller.kill()
