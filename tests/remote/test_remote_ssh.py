@@ -163,6 +163,11 @@ def _refused(world: World, config: Path, *expected: str) -> None:
 def test_inner_sshd_stopped_nothing_runs(world: World) -> None:
     world.inner.stop()
     _refused(world, world.config(), "inner:", "could not open a connection to root@198.51.100.2:22")
+    check = world.yamori(world.config(), "remote", "check", "--json", "inner")
+    assert check.returncode == 2
+    (host,) = json.loads(check.stdout)["hosts"]
+    assert (host["state"], host["failed_hop"]) == ("CRITICAL", "inner")
+    assert host["route"] == "jump (root@192.0.2.2:22) -> inner (root@198.51.100.2:22)"
 
 
 def test_inner_host_key_changed_nothing_runs(world: World) -> None:
