@@ -31,6 +31,9 @@ test)
     need ledctl ledmon
     need efibootmgr efibootmgr
     need mkfs.vfat dosfstools
+    need grub-install grub2-common
+    need /usr/lib/grub/i386-pc grub-pc-bin
+    need mkfs.ext4 e2fsprogs
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

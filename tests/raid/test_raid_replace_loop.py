@@ -1,8 +1,10 @@
-"""The partition copy and the ESP copy of `raid replace` run for real, on loop devices backed by
-image files (GPT with an EFI system partition, and MBR); the tables are compared with
-`sfdisk --json`. md itself stays simulated (mdadm is recorded, not run: this machine has no md
-module), and so does efibootmgr (this VM boots without UEFI, there is no efivarfs to write):
-their argv are checked instead.
+"""The partition copy and the bootloader steps of `raid replace` run for real, on loop devices
+backed by image files: GPT with an EFI system partition (ESP copy + new FAT volume id), and MBR
+(`grub-install` of Debian's grub-pc-bin writes boot code to both disks, /boot mounted from the
+survivor's first partition in a private mount namespace, as /boot on an md RAID1 with metadata
+1.0 reads as plain ext4). The tables are compared with `sfdisk --json`. md itself stays
+simulated (mdadm is recorded, not run: this machine has no md module), and so does efibootmgr
+(this VM boots without UEFI, there is no efivarfs to write): their argv are checked instead.
 
 Disk identity comes from a fixture /sys tree laid out like the real one (loop devices have no
 serial number); /dev is the real one, so the plan reads the survivor's partition table and
@@ -28,16 +30,19 @@ from yamori.raid.mdstat import parse_mdstat
 from yamori.raid.replace import plan_from_roots
 from yamori.raid.replace_apply import apply, run_subprocess
 
-TOOLS = ("losetup", "sgdisk", "sfdisk", "partx", "mkfs.vfat", "fatlabel", "fsck.fat")
+TOOLS = ("losetup", "sgdisk", "sfdisk", "partx", "mkfs.vfat", "fatlabel", "fsck.fat", "grub-install", "mkfs.ext4",
+         "debugfs", "unshare")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="loop devices need root (CI runs as root)"),
     pytest.mark.skipif(bool(MISSING), reason=f"missing {MISSING}: run scripts/system-deps.sh (gdisk, fdisk, "
-                                             "dosfstools)"),
+                                             "dosfstools, grub-pc-bin, grub2-common)"),
+    pytest.mark.skipif(not Path("/usr/lib/grub/i386-pc").is_dir(), reason="grub-pc-bin missing: run "
+                       "scripts/system-deps.sh"),
 ]
 MiB = 1024 * 1024
-RUN_FOR_REAL = {"sgdisk", "sfdisk", "partx", "dd", "fatlabel"}
-RECORDED = {"mdadm", "efibootmgr", "ledctl", "grub-install"}
+RUN_FOR_REAL = {"sgdisk", "sfdisk", "partx", "dd", "fatlabel", "grub-install"}
+RECORDED = {"mdadm", "efibootmgr", "ledctl"}
 LOADER = "\\EFI\\debian\\shimx64.efi"
 
 
@@ -104,8 +109,11 @@ def mdstat_for(survivor: str) -> str:
             "unused devices: <none>\n")
 
 
-def guarded_runner(devices: set[str], ran: list[tuple[str, ...]]):  # type: ignore[no-untyped-def]
-    """Runs partitioning and ESP commands for real, but only on the test's loop devices."""
+def guarded_runner(devices: set[str], ran: list[tuple[str, ...]],  # type: ignore[no-untyped-def]
+                   boot: str | None = None):
+    """Runs partitioning, ESP and bootloader commands for real, but only on the test's loop
+    devices; grub-install (the plan's argv unchanged) in a private mount namespace where
+    /boot is `boot`."""
 
     def run(argv: Sequence[str], stdin: str | None) -> str:
         ran.append(tuple(argv))
@@ -116,6 +124,9 @@ def guarded_runner(devices: set[str], ran: list[tuple[str, ...]]):  # type: igno
             path = arg.split("=", 1)[-1]
             if path.startswith("/dev/"):
                 assert Path(path).name in devices, f"refusing to touch {path}"
+        if argv[0] == "grub-install":
+            assert boot is not None
+            argv = ["unshare", "--mount", "sh", "-c", f'mount {boot} /boot && exec "$@"', "sh", *argv]
         return run_subprocess(argv, stdin)
 
     return run
@@ -205,6 +216,9 @@ def test_mbr_survivor(loops: list[str], tmp_path: Path) -> None:
     survivor, new = loops
     subprocess.run(["sfdisk", "--quiet", f"/dev/{survivor}"], check=True, text=True, timeout=60,
                    input="label: dos\n,24MiB,fd,*\n,8MiB,82\n,,fd\n")
+    sh("partx", "--update", f"/dev/{survivor}")
+    wait_for(Path(f"/dev/{survivor}p1"))
+    sh("mkfs.ext4", "-q", "-L", "boot", f"/dev/{survivor}p1")  # /boot (md0 with metadata 1.0 reads so)
     sys_root, dev_root = roots_for(tmp_path, survivor, new, uefi=False)
     plan = plan_from_roots(parse_mdstat(mdstat_for(survivor).replace("p3[0]", "p3[0]").replace("p2[0]", "p1[0]")),
                            "md1", "sdf", new, sys_root, dev_root)
@@ -213,9 +227,24 @@ def test_mbr_survivor(loops: list[str], tmp_path: Path) -> None:
     assert not any(c and c.startswith("sgdisk") for c in commands)
     ran: list[tuple[str, ...]] = []
     devices = {new, survivor}
-    apply(plan, sys_root, dev_root, guarded_runner(devices, ran), lambda _: None)
+    with open(f"/dev/{new}", "rb") as disk:
+        assert b"GRUB" not in disk.read(1024)
+    host_boot = sorted(os.listdir("/boot"))
+    apply(plan, sys_root, dev_root, guarded_runner(devices, ran, boot=f"/dev/{survivor}p1"), lambda _: None)
     before, after = table(survivor), table(new)
     assert after["label"] == "dos"
     assert comparable(after, new) == comparable(before, survivor)
     assert after["id"] != before["id"]  # a fresh disk identifier
-    assert ("grub-install", f"/dev/{new}") in ran  # BIOS machine: recorded, not run (see module doc)
+    # BIOS machine: GRUB's boot code in both MBRs and its core image in the gap after them
+    assert [a for a in ran if a[0] == "grub-install"] == [("grub-install", f"/dev/{survivor}"),
+                                                          ("grub-install", f"/dev/{new}")]
+    for device in (survivor, new):
+        with open(f"/dev/{device}", "rb") as disk:
+            head = disk.read(1024)
+        assert b"GRUB" in head[:440] and b"loading" in head[512:1024], device
+        assert head[510:512] == b"\x55\xaa"
+    assert comparable(table(new), new) == comparable(before, survivor)  # grub kept the table
+    assert sorted(os.listdir("/boot")) == host_boot  # the machine's own /boot was not touched
+    listing = subprocess.run(["debugfs", "-R", "ls -p /grub/i386-pc", f"/dev/{survivor}p1"],
+                             capture_output=True, text=True, timeout=60)
+    assert "core.img" in listing.stdout  # the modules and core image went to the survivor's /boot
