@@ -192,6 +192,14 @@ def test_hostname_different_nothing_runs(world: World) -> None:
              "hostname: expected db-primary, answered ymr-inner")
 
 
+def test_jump_host_answering_for_the_inner_one_is_refused(world: World) -> None:
+    """Incident 12 in one config mistake: the inner host's address points back at the jump host
+    and its key was pinned from there; the key matches, the hostname gives it away."""
+    config = world.config(inner_key=world.jump.host_key)
+    config.write_text(config.read_text().replace(f'ssh = "root@{INNER_ADDR}"', f'ssh = "root@{JUMP_ADDR}"'))
+    _refused(world, config, "hostname: expected ymr-inner, answered ymr-jump")
+
+
 def test_machine_id_different_nothing_runs(world: World) -> None:
     other = secrets.token_hex(16)
     _refused(world, world.config(inner_machine_id=other),
