@@ -158,18 +158,12 @@ def _on_host(ctx: CliContext, host: str, argv: list[str]) -> None:
     except RemoteError as err:
         fail(str(err), 2)
 
-    def write(stream: object) -> runner.Sink:
-        def sink(data: bytes) -> None:
-            stream.write(data)  # type: ignore[attr-defined]
-            stream.flush()  # type: ignore[attr-defined]
-        return sink
-
     def verified(v: runner.Verified) -> None:
         click.echo(f"yamori: target verified: {v.describe()}", err=True)
 
     try:
-        code = asyncio.run(runner.run(route, argv, out=write(sys.stdout.buffer), err=write(sys.stderr.buffer),
-                                      on_verified=verified))
+        code = asyncio.run(runner.run(route, argv, out=runner.stream_sink(sys.stdout.buffer),
+                                      err=runner.stream_sink(sys.stderr.buffer), on_verified=verified))
     except RemoteError as err:
         fail(str(err), 255)
     sys.exit(code)

@@ -11,6 +11,9 @@ import click
 from .context import CliContext, fail, pass_context, print_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..remote.route import Route
     from ..remote.runner import Verified
 
 # Like ssh: 255 means "yamori's own failure, nothing ran (or the end is unknown)", so it is
@@ -64,23 +67,15 @@ def run_command(ctx: CliContext, host: str, argv: tuple[str, ...], via: str | No
     sys.exit(code)
 
 
-def _run(route: object, argv: tuple[str, ...], stdin: bytes | None, dry_run: bool, timeout: float,
-         verified: object) -> int:
+def _run(route: Route, argv: tuple[str, ...], stdin: bytes | None, dry_run: bool, timeout: float,
+         verified: Callable[[Verified], None]) -> int:
     from ..remote import runner
     from ..remote.route import RemoteError
 
-    out = sys.stdout.buffer
-    err = sys.stderr.buffer
-
-    def write(stream: object) -> runner.Sink:
-        def sink(data: bytes) -> None:
-            stream.write(data)  # type: ignore[attr-defined]
-            stream.flush()  # type: ignore[attr-defined]
-        return sink
-
     try:
-        return asyncio.run(runner.run(route, argv, out=write(out), err=write(err), stdin=stdin,  # type: ignore[arg-type]
-                                      dry_run=dry_run, timeout=timeout, on_verified=verified))  # type: ignore[arg-type]
+        return asyncio.run(runner.run(route, argv, out=runner.stream_sink(sys.stdout.buffer),
+                                      err=runner.stream_sink(sys.stderr.buffer), stdin=stdin, dry_run=dry_run,
+                                      timeout=timeout, on_verified=verified))
     except RemoteError as error:
         fail(str(error), EXIT_REMOTE_ERROR)
 

@@ -10,7 +10,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .connect import CONNECT_TIMEOUT, RefusedError, UnreachableError, fingerprint, open_route
 from .identity import MAX_ANSWER, answer, compare
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     import asyncssh
 
 Sink = Callable[[bytes], None]
+
+
+def stream_sink(stream: BinaryIO) -> Sink:
+    """Pass remote output on as it arrives (flushed: a person may be watching)."""
+
+    def sink(data: bytes) -> None:
+        stream.write(data)
+        stream.flush()
+
+    return sink
 
 VERIFY_TIMEOUT = 15.0
 
