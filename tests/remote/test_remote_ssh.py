@@ -136,6 +136,26 @@ def test_jump_host_itself_is_a_target_too(world: World) -> None:
     assert world.ran() == ["ran-ymr-jump"]
 
 
+def test_chain_of_two_jump_hosts(world: World) -> None:
+    """inner via hop2 via jump: hop2 is the jump sshd again, reached through itself, so the
+    target's connection is tunnelled through two SSH connections."""
+    config = world.config(extra=f"""
+[[inventory.hosts]]
+name = "hop2"
+ssh = "root@{JUMP_ADDR}"
+via = "jump"
+host_key = "{world.jump.host_key}"
+hostname = "{world.jump.hostname}"
+identity = "{world.client_key}"
+""")
+    config.write_text(config.read_text().replace('via = "jump"\nhost_key = "' + world.inner.host_key,
+                                                 'via = "hop2"\nhost_key = "' + world.inner.host_key))
+    done = world.yamori(config, "remote", "run", "inner", "--", *world.marker_command())
+    assert done.returncode == 7, done.stderr
+    assert "(root@198.51.100.2:22 via jump -> hop2)" in done.stderr
+    assert world.ran() == ["ran-ymr-inner"]
+
+
 def test_dry_run_verifies_and_runs_nothing(world: World) -> None:
     done = world.yamori(world.config(), "remote", "run", "inner", "--dry-run", "--", *world.marker_command())
     assert done.returncode == 0, done.stderr
