@@ -1,0 +1,39 @@
+"""Run rounds over declared paths and judge them: shared by `net diagnose` and the agent probe."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from ...config import Settings
+from . import icmp
+from .http import HeldSession
+from .measure import Options, measure
+from .model import Round
+from .plan import PathPlan
+from .verdict import Verdict, judge
+
+
+def here(settings: Settings) -> str:
+    return settings.agent.hostname or socket.gethostname()
+
+
+def options_for(plan: PathPlan, settings: Settings, count: int, spread: float) -> Options:
+    return Options(count=count, spread=spread, attempts=5, timeout=plan.settings.timeout,
+                   privileged=icmp.choose_privileged(settings.agent.proc), cafile=plan.settings.ca_file,
+                   proc=settings.agent.proc)
+
+
+async def diagnose(plans: list[PathPlan], settings: Settings, count: int = 20,
+                   spread: float = 4.0) -> list[tuple[Round, Verdict]]:
+    """One round of every path, concurrently, each judged on its own."""
+    async def one(plan: PathPlan) -> tuple[Round, Verdict]:
+        held: dict[str, HeldSession] = {}
+        try:
+            measured = await measure(plan, options_for(plan, settings, count, spread), held)
+        finally:
+            for session in held.values():
+                await session.close()
+        return measured, judge(plan, [measured], here(settings))
+
+    return list(await asyncio.gather(*(one(p) for p in plans)))
