@@ -154,7 +154,7 @@ def _cut(latest: Round) -> int | None:
         return not h.icmp.answered and not any(t.passes for t in (*h.tcp, *h.trace))
 
     def silent_target(t: TargetResult) -> bool:
-        return (t.icmp is None or not t.icmp.answered) and t.tcp.passes == 0
+        return (t.icmp is None or not t.icmp.answered) and t.tcp.passes == 0 and t.held is not True
 
     hops = latest.hops
     for i in range(len(hops)):
