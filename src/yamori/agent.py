@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .alerts.dependency import Dependencies
 from .catalog import build_probes, build_services
 from .config import Settings
 from .probe import Probe, ProbeResult, run_probe
@@ -57,6 +58,7 @@ class Agent:
         self.reload_requested = False
         self.store: Store | None = None
         self.alerting: Alerting | None = None
+        self.dependencies = Dependencies.from_settings(settings)  # one root-cause alert per hop down
         self.ready = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -145,7 +147,7 @@ class Agent:
             await self._in_writer(_write_result, self.store, result)
         except Exception:  # a full disk must not stop the alerting path
             log.exception("store write failed for %s", result.name)
-        self.alerting.observe(result)  # the engine logs each transition it makes
+        self.alerting.observe(self.dependencies.fold(result))  # the engine logs each transition it makes
         if result.state.value and result.reason:
             log.debug("probe %s %s: %s", result.name, result.state.label, result.reason)
 

@@ -23,6 +23,7 @@ PROBE_FACTORIES = (
     "yamori.postgres.probe:probes",
     "yamori.audit.probe:probes",
     "yamori.munin.probe:probes",
+    "yamori.network.paths.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services",)

@@ -1,0 +1,94 @@
+"""Intermittent faults summarised instead of flapping; one root-cause alert for a hop down."""
+
+from __future__ import annotations
+
+from yamori.alerts.dependency import Dependencies
+from yamori.config import parse_config
+from yamori.network.paths.history import Intermittency
+from yamori.probe import ProbeResult
+from yamori.records import Finding, Severity, State
+
+LOSS = Finding("net.loss", Severity.WARNING, "internet: gw → pppoe", "5% lost")
+
+
+def test_a_fault_that_comes_and_goes_is_summarised() -> None:
+    history = Intermittency("internet")
+    now = 1_000_000.0
+    for episode in range(3):
+        assert history.summary(now) is None
+        history.record(now, LOSS)
+        now += 60 * (episode + 1)
+        history.record(now, None)
+        now += 600
+    summary = history.summary(now)
+    assert summary is not None and summary.severity is Severity.WARNING
+    assert summary.subject == "internet: intermittent" and summary.check == "net.loss"
+    assert "3 episodes" in summary.message and "longest 3 min" in summary.message
+    assert "net.loss internet: gw → pppoe" in summary.message
+
+
+def test_old_episodes_leave_the_window() -> None:
+    history = Intermittency("internet", window=3600)
+    for start in (0.0, 100.0, 200.0):
+        history.record(start, LOSS)
+        history.record(start + 30, None)
+    assert history.intermittent()
+    history.record(10_000.0, None)
+    assert not history.intermittent()
+
+
+CONFIG = """
+[[inventory.hosts]]
+name = "pppoe"
+addresses = ["198.51.100.1"]
+role = "router"
+[[inventory.hosts]]
+name = "gw"
+addresses = ["192.0.2.1"]
+role = "switch"
+[[inventory.hosts]]
+name = "db2"
+addresses = ["203.0.113.20"]
+role = "server"
+[[network.paths]]
+name = "internet"
+hops = ["gw", "pppoe"]
+targets = ["tcp://203.0.113.20:5432", "https://www.example.org/"]
+[[postgres.servers]]
+name = "db2"
+dsn = "host=203.0.113.20 port=5432 user=yamori dbname=postgres"
+[[postgres.servers]]
+name = "db1"
+dsn = "host=127.0.0.1 port=5432 user=yamori dbname=postgres"
+"""
+
+
+def result(name: str, *findings: Finding) -> ProbeResult:
+    worst = max((f.severity.rank for f in findings), default=0)
+    return ProbeResult(name, State(worst), "x", [], list(findings))
+
+
+def test_findings_behind_a_down_hop_fold_into_its_root_cause() -> None:
+    deps = Dependencies.from_settings(parse_config(CONFIG))
+    cut = Finding("net.unreachable", Severity.CRITICAL, "internet: gw → pppoe", "pppoe does not answer")
+    assert deps.fold(result("net.internet", cut)).findings == [cut]   # the root cause itself goes through
+    pg_down = Finding("pg.unreachable", Severity.CRITICAL, "db2", "cannot connect")
+    folded = deps.fold(result("postgres.db2", pg_down))
+    assert folded.findings[0].severity is Severity.INFO and "held back: pppoe" in folded.findings[0].message
+    assert folded.state is State.OK
+    # a server in front of the cut, and a finding about something else, still alert
+    local = Finding("pg.unreachable", Severity.CRITICAL, "db1", "cannot connect")
+    assert deps.fold(result("postgres.db1", local)).findings == [local]
+    by_address = Finding("tcp.down", Severity.WARNING, "203.0.113.20:5432", "down")
+    assert deps.fold(result("other", by_address)).findings[0].severity is Severity.INFO
+    # the hop answers again: nothing is held back any more
+    deps.fold(result("net.internet"))
+    assert deps.fold(result("postgres.db2", pg_down)).findings == [pg_down]
+
+
+def test_a_cut_further_out_does_not_hold_back_what_is_in_front() -> None:
+    deps = Dependencies.from_settings(parse_config(CONFIG.replace('hops = ["gw", "pppoe"]',
+                                                                  'hops = ["gw", "pppoe", "db2"]')))
+    deps.fold(result("net.internet", Finding("net.unreachable", Severity.CRITICAL, "internet: pppoe → db2", "x")))
+    pppoe = Finding("other.check", Severity.WARNING, "pppoe", "slow")
+    assert deps.fold(result("other", pppoe)).findings == [pppoe]
