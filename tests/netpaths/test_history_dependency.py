@@ -92,3 +92,14 @@ def test_a_cut_further_out_does_not_hold_back_what_is_in_front() -> None:
     deps.fold(result("net.internet", Finding("net.unreachable", Severity.CRITICAL, "internet: pppoe → db2", "x")))
     pppoe = Finding("other.check", Severity.WARNING, "pppoe", "slow")
     assert deps.fold(result("other", pppoe)).findings == [pppoe]
+
+
+def test_a_finding_behind_a_path_waits_for_the_path_round_that_follows_it() -> None:
+    deps = Dependencies.from_settings(parse_config(CONFIG))
+    deps.fold(ProbeResult("net.internet", State.OK, "ok", [], [], started=5.0))
+    pg_down = Finding("pg.unreachable", Severity.CRITICAL, "db2", "cannot connect")
+    early = deps.fold(ProbeResult("postgres.db2", State.CRITICAL, "x", [], [pg_down], started=10.0))
+    assert early.state is State.OK and "held back until path internet" in early.findings[0].message
+    deps.fold(ProbeResult("net.internet", State.OK, "ok", [], [], started=12.0))   # every hop answers
+    late = deps.fold(ProbeResult("postgres.db2", State.CRITICAL, "x", [], [pg_down], started=14.0))
+    assert late.findings == [pg_down] and late.state is State.CRITICAL

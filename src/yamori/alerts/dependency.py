@@ -75,45 +75,60 @@ def down_hops(findings: Iterable[Finding]) -> set[str]:
 
 
 class Dependencies:
+    """Remembers which hops the path probes found down and holds back findings behind them.
+
+    A finding about something behind a path's hops that appears before the path probe has had a
+    round since is held back until that round says whether a hop in front is down: otherwise the
+    server's alert would race the root cause (both probes notice within the same seconds)."""
+
     def __init__(self, behind: list[Behind]) -> None:
         self.behind = behind
-        self.down: dict[str, set[str]] = {}   # path probe name -> hops it found down
+        self.down: dict[str, set[str]] = {}      # path probe name -> hops it found down
+        self.path_seen: dict[str, float] = {}    # path probe name -> start of its latest round
+        self.onset: dict[tuple[str, str, str], float] = {}  # (probe, check, subject) -> first seen
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Dependencies:
         return cls(build(settings))
 
-    def _cover(self, probe: str, finding: Finding) -> Behind | None:
+    def _covering(self, probe: str, finding: Finding) -> list[Behind]:
         tokens = set(_TOKEN.split(finding.subject)) | set(_PART.split(finding.subject))
-        for path_probe, hops in self.down.items():
-            for entry in self.behind:
-                if f"net.{entry.path}" != path_probe or entry.hop not in hops:
-                    continue
-                if probe in entry.probes or tokens & entry.names:
-                    return entry
-        return None
+        return [e for e in self.behind if probe in e.probes or tokens & e.names]
 
     def fold(self, result: ProbeResult) -> ProbeResult:
         """Note what a path probe found down; hold back another probe's findings behind a down hop."""
-        if result.name.startswith("net.") and any(result.name == f"net.{b.path}" for b in self.behind):
+        if any(result.name == f"net.{b.path}" for b in self.behind):
             self.down[result.name] = down_hops(result.findings)
-            return result
-        if not any(self.down.values()):
+            self.path_seen[result.name] = result.started
             return result
         changed = False
         kept: list[Finding] = []
+        present: set[tuple[str, str, str]] = set()
         for finding in result.findings:
-            entry = self._cover(result.name, finding) if finding.severity is not Severity.INFO else None
-            if entry is None:
+            covering = self._covering(result.name, finding) if finding.severity is not Severity.INFO else []
+            note = self._hold(result, finding, covering, present) if covering else None
+            if note is None:
                 kept.append(finding)
                 continue
             changed = True
-            kept.append(dataclasses.replace(
-                finding, severity=Severity.INFO,
-                message=f"{finding.message} (held back: {entry.hop} on path {entry.path} is down, "
-                        "which is alerted once as the root cause)"))
+            kept.append(dataclasses.replace(finding, severity=Severity.INFO, message=f"{finding.message} ({note})"))
+        for key in [k for k in self.onset if k[0] == result.name and k not in present]:
+            del self.onset[key]
         if not changed:
             return result
         from ..probe import state_of
 
         return dataclasses.replace(result, findings=kept, state=state_of(kept))
+
+    def _hold(self, result: ProbeResult, finding: Finding, covering: list[Behind],
+              present: set[tuple[str, str, str]]) -> str | None:
+        for entry in covering:
+            if entry.hop in self.down.get(f"net.{entry.path}", set()):
+                return f"held back: {entry.hop} on path {entry.path} is down, which is alerted once as the root cause"
+        key = (result.name, finding.check, finding.subject)
+        present.add(key)
+        onset = self.onset.setdefault(key, result.started)
+        for path in sorted({f"net.{e.path}" for e in covering}):
+            if self.path_seen.get(path, float("-inf")) < onset:
+                return f"held back until path {path[4:]} has probed the hops in front of it"
+        return None
