@@ -10,7 +10,7 @@ import ssl
 
 from .model import Tls
 
-HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
 def verifying_context(cafile: str | None = None) -> ssl.SSLContext:
@@ -45,7 +45,7 @@ async def tls_facts(host: str, port: int, server_name: str, timeout: float, cafi
     try:
         der = await _peer_cert(host, port, server_name, verifying_context(cafile), timeout)
     except ssl.SSLCertVerificationError as err:
-        if err.verify_code == HOSTNAME_MISMATCH:
+        if err.verify_code in NAME_MISMATCH:
             chain_valid, name_match = True, False
         else:
             chain_valid, name_match = False, None
