@@ -24,6 +24,7 @@ PROBE_FACTORIES = (
     "yamori.audit.probe:probes",
     "yamori.munin.probe:probes",
     "yamori.network.paths.probe:probes",
+    "yamori.network.dns:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services",)

@@ -9,8 +9,11 @@ import click
 from .context import CliContext, fail, pass_context, print_json
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from ..network.paths.model import Round
+    from ..network.paths.plan import PathPlan
     from ..network.paths.verdict import Verdict
+    from ..records import Finding
 
 
 @click.command("diagnose")
@@ -28,7 +31,6 @@ def command(ctx: CliContext, paths: tuple[str, ...], count: int, as_json: bool) 
     import asyncio
 
     from ..network.paths.plan import PlanError, resolve_all
-    from ..network.paths.run import diagnose
     from ..records import State, worst_state
 
     settings = ctx.settings
@@ -36,7 +38,8 @@ def command(ctx: CliContext, paths: tuple[str, ...], count: int, as_json: bool) 
         plans = resolve_all(settings.network.paths, settings.inventory, list(paths) or None)
     except PlanError as err:
         fail(str(err))
-    if not plans:
+    with_dns = not paths and bool(settings.network.dns)
+    if not plans and not with_dns:
         fail("no [[network.paths]] declared in the configuration", 2)
     status = None
     if not as_json:
@@ -45,17 +48,36 @@ def command(ctx: CliContext, paths: tuple[str, ...], count: int, as_json: bool) 
         status = Console(stderr=True).status(f"probing {len(plans)} path(s): {count} echo requests per hop …")
         status.start()
     try:
-        results = asyncio.run(diagnose(plans, settings, count))
+        results, dns_findings = asyncio.run(_run(plans, settings, count, with_dns))
     finally:
         if status is not None:
             status.stop()
     if as_json:
         from ..network.paths.report import diagnose_json
 
-        print_json(diagnose_json(results))
+        print_json(diagnose_json(results, dns_findings))
     else:
         _print(results)
-    raise SystemExit(int(worst_state([v.state for _, v in results]) if results else State.UNKNOWN))
+        for finding in dns_findings:
+            click.echo(f"{str(finding.severity).upper()} {finding.subject}: {finding.message}")
+        if with_dns and not dns_findings:
+            click.echo(f"DNS: {len(settings.network.dns)} name(s) resolve as expected at every resolver")
+    states = [v.state for _, v in results] + [State.from_severity(f.severity) for f in dns_findings]
+    raise SystemExit(int(worst_state(states)))
+
+
+async def _run(plans: list[PathPlan], settings: Settings, count: int,
+               with_dns: bool) -> tuple[list[tuple[Round, Verdict]], list[Finding]]:
+    import asyncio
+
+    from ..network.paths.run import check_dns, diagnose
+
+    async def no_dns() -> list[Finding]:
+        return []
+
+    results, dns_findings = await asyncio.gather(diagnose(plans, settings, count),
+                                                 check_dns(settings) if with_dns else no_dns())
+    return results, dns_findings
 
 
 def _print(results: list[tuple[Round, Verdict]]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import socket
 
 from ...config import Settings
+from ...records import Finding
 from . import icmp
 from .http import HeldSession
 from .measure import Options, measure
@@ -37,3 +38,14 @@ async def diagnose(plans: list[PathPlan], settings: Settings, count: int = 20,
         return measured, judge(plan, [measured], here(settings))
 
     return list(await asyncio.gather(*(one(p) for p in plans)))
+
+
+async def check_dns(settings: Settings) -> list[Finding]:
+    """Every [[network.dns]] name at every resolver: the net.dns findings."""
+    from ..dns import DnsProbe
+
+    found: list[Finding] = []
+    for entry in settings.network.dns:
+        records = await DnsProbe(entry).collect_async()
+        found.extend(r for r in records if isinstance(r, Finding))
+    return found
