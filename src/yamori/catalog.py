@@ -25,6 +25,7 @@ PROBE_FACTORIES = (
     "yamori.munin.probe:probes",
     "yamori.network.paths.probe:probes",
     "yamori.network.dns:probes",
+    "yamori.network.links:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services",)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from tests.pg.pgsupport import TSIG_SECRET, running_named
 from tests.support.pgcluster import free_port
+
 from yamori.cli import cli
 from yamori.config.network import DnsEntry
 from yamori.network.dns import DnsProbe
