@@ -27,6 +27,11 @@ ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
                             "allowed_from": ["admin", "app"]}],
     "alerts.rules": [{"name": "disk_full", "metric": "disk_used_percent", "warning": 90, "critical": 95,
                       "for": "5m", "advice": "free space or grow the filesystem"}],
+    "network.paths": [{"name": "internet", "hops": ["gw", "pppoe", "isp-ref"],
+                       "targets": ["https://www.example.org/", "tcp://203.0.113.10:5432"]}],
+    "network.dns": [{"name": "db.example.org", "expect": ["203.0.113.10"],
+                     "resolvers": ["192.0.2.53", "198.51.100.53"]}],
+    "network.links": [{"interface": "ppp0", "capacity": "1Mbit"}],
     "postgres.servers": [{"name": "db1", "dsn": "host=127.0.0.1 port=5432 user=yamori dbname=postgres"}],
     "munin.plugins": [{"path": "/usr/local/lib/munin/fan_speeds", "env": {"sensors": "fan1 fan2"}}],
 }
