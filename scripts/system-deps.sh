@@ -17,6 +17,8 @@ test)
     need pgpool pgpool2
     need nft nftables
     need ip iproute2
+    need tc iproute2
+    need setpriv util-linux
     need keepalived keepalived
     need mdadm mdadm
     need named bind9
