@@ -63,7 +63,7 @@ def test_broken_and_missing_files_are_named(tmp_path: Path) -> None:
         probe.collect()
     set_counters(tmp_path, "eth9", 1, 1)
     (tmp_path / "class/net/eth9/statistics/rx_bytes").write_text("garbage\n")
-    with pytest.raises(LinkFormatError, match="rx_bytes: expected a byte counter"):
+    with pytest.raises(LinkFormatError, match="rx_bytes:1: expected a byte counter"):
         probe.collect()
 
 

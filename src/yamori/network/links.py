@@ -15,20 +15,20 @@ from pathlib import Path
 from ..config import Settings
 from ..config.network import LinkEntry
 from ..probe import Probe
-from ..records import Finding, Record, Sample, Severity
+from ..records import Finding, ParseError, ParseProblem, Record, Sample, Severity
 
 DAY = 86400.0
 MIN_RATES_FOR_P95 = 10   # too few rates say nothing about a day
 
 
-class LinkFormatError(ValueError):
+class LinkFormatError(ParseError):
     """A statistics file that does not hold one counter; names the file."""
 
 
 def parse_counter(text: str, source: str) -> int:
     value = text.strip()
     if not value.isdigit():
-        raise LinkFormatError(f"{source}: expected a byte counter, got {value[:40]!r}")
+        raise LinkFormatError(ParseProblem(source, 1, f"expected a byte counter, got {value[:40]!r}"))
     return int(value)
 
 
