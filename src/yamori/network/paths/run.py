@@ -26,8 +26,10 @@ def options_for(plan: PathPlan, settings: Settings, count: int, spread: float) -
 
 
 async def diagnose(plans: list[PathPlan], settings: Settings, count: int = 20,
-                   spread: float = 4.0) -> list[tuple[Round, Verdict]]:
-    """One round of every path, concurrently, each judged on its own."""
+                   spread: float | None = None) -> list[tuple[Round, Verdict]]:
+    """One round of every path, concurrently, each judged on its own. The echo requests and
+    connects are spread over `spread` seconds: by default 0.2 s per echo, at most 4 s."""
+    spread = min(4.0, 0.2 * count) if spread is None else spread
     async def one(plan: PathPlan) -> tuple[Round, Verdict]:
         held: dict[str, HeldSession] = {}
         try:
