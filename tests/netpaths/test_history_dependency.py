@@ -103,3 +103,20 @@ def test_a_finding_behind_a_path_waits_for_the_path_round_that_follows_it() -> N
     deps.fold(ProbeResult("net.internet", State.OK, "ok", [], [], started=12.0))   # every hop answers
     late = deps.fold(ProbeResult("postgres.db2", State.CRITICAL, "x", [], [pg_down], started=14.0))
     assert late.findings == [pg_down] and late.state is State.CRITICAL
+
+
+def test_every_sample_the_path_probe_emits_is_described() -> None:
+    from yamori.network.metrics import METRICS
+    from yamori.network.paths.model import HopResult, Http, Icmp, Round, TargetResult, Tcp, Tls
+    from yamori.network.paths.plan import Hop, Target
+    from yamori.network.paths.probe import round_samples
+    from yamori.web.metrics import _help_texts
+
+    target = Target("https://203.0.113.10/", "https", "203.0.113.10", 443)
+    measured = Round("p", 0.0, (HopResult(Hop("gw", "192.0.2.1"), Icmp(3, 3, (1.0, 2.0, 3.0)),
+                                          (Tcp(22, ("ok",), (0.5,)),)),),
+                     (TargetResult(target, Icmp(3, 3, (4.0, 5.0, 6.0)), Tcp(443, ("ok",), (1.0,)),
+                                   Http(1, 1, 200, (9.0,), tls=Tls(30.0, True, True))),))
+    emitted = {s.metric for s in round_samples(measured)}
+    assert emitted <= set(METRICS) and emitted <= set(_help_texts())
+    assert {s.unit for s in round_samples(measured) if s.metric == "net_rtt_median_ms"} == {"ms"}

@@ -24,7 +24,7 @@ def metric_name(name: str) -> str:
 
 # Each domain describes its metrics once, in a METRICS table (name -> entry with .help or ["help"]).
 METRIC_REGISTRIES = ("yamori.system.metrics", "yamori.raid.metrics", "yamori.postgres.metrics",
-                     "yamori.guard.metrics")
+                     "yamori.guard.metrics", "yamori.network.metrics")
 
 
 def _help_texts() -> dict[str, str]:
