@@ -118,3 +118,11 @@ def test_any_round_gets_a_coherent_verdict(losses: tuple[int, int, int], target_
         assert len(alerts) == 1   # one root cause, never one per thing behind it
     if all(loss == 0 for loss in losses) and target_lost == 0:
         assert verdict.kind not in ("loss", "unreachable")
+
+
+def test_rounds_while_the_path_was_cut_do_not_count_as_loss_afterwards() -> None:
+    cut = make_round(losses=(0, 20, 20), target_lost=20, trace=(REFUSED, TIMEOUT, TIMEOUT),
+                     connects=(TIMEOUT,) * 5, held=None, http_ok=False)
+    assert judge(PLAN, [make_round(), cut, cut, make_round()]).state is State.OK
+    # loss in rounds where the path was whole still counts
+    assert judge(PLAN, [make_round(losses=(0, 4, 4), target_lost=4), cut, make_round()]).kind == "loss"

@@ -101,10 +101,10 @@ class PathProbe(Probe):
 class UnresolvedPath(Probe):
     """A path naming a host the inventory lacks: reported UNKNOWN with the reason every round."""
 
-    def __init__(self, name: str, problem: str) -> None:
+    def __init__(self, name: str, problem: str, interval: float) -> None:
         self.name = f"net.{name}"
         self.problem = problem
-        self.interval = 300.0
+        self.interval = interval
 
     def collect(self) -> list[Record]:
         raise PlanError(self.problem)
@@ -116,7 +116,8 @@ def probes(settings: Settings) -> list[Probe]:
         try:
             plan = resolve(entry, settings.inventory, index)
         except PlanError as err:
-            result.append(UnresolvedPath(entry.name, str(err)))  # UNKNOWN with the key named, never a crash
+            # UNKNOWN with the key named, never a crash
+            result.append(UnresolvedPath(entry.name, str(err), entry.interval))
             continue
         result.append(PathProbe(plan, settings))
     return result

@@ -79,7 +79,10 @@ def judge(plan: PathPlan, rounds: Sequence[Round], here: str = "this host") -> V
         return Verdict(State.UNKNOWN, None, None, f"{plan.name}: not measured yet", "", ())
     latest = rounds[-1]
     name = plan.name
-    hop_points = [_Point(h.hop.name, h.hop, Icmp.merge([r.hops[i].icmp for r in rounds if i < len(r.hops)]),
+    # rounds in which the path was cut are the unreachable alert's business: counted as loss they
+    # would raise a loss alert for minutes after the link came back
+    whole = [r for r in rounds[:-1] if _cut(r) is None] + [latest]
+    hop_points = [_Point(h.hop.name, h.hop, Icmp.merge([r.hops[i].icmp for r in whole if i < len(r.hops)]),
                          h.icmp) for i, h in enumerate(latest.hops)]
     faults: list[_Fault] = []
     notes: list[Finding] = []
@@ -106,7 +109,7 @@ def judge(plan: PathPlan, rounds: Sequence[Round], here: str = "this host") -> V
             f"`ip link` on both ends. Alerts for everything behind {hop.name} are held back until it answers.")))
         hop_points = hop_points[:cut]
     # -- loss / latency along the hops and the targets' hosts --------------------------------
-    target_points = [_Point(t.target.host, None, Icmp.merge(_target_icmps(rounds, i)), t.icmp)
+    target_points = [_Point(t.target.host, None, Icmp.merge(_target_icmps(whole, i)), t.icmp)
                      for i, t in enumerate(latest.targets) if t.icmp is not None and cut is None]
     loss = _loss(name, hop_points, target_points, here, notes) if not faults else None
     if loss is not None:
