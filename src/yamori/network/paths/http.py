@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ...config.network import PathEntry
 from .model import Http
 from .plan import Target
 
 if TYPE_CHECKING:
-    import aiohttp
+    pass
 
 BODY_LIMIT = 1 << 20   # read at most this much of a body: the far end may be hostile
 MAX_REDIRECTS = 10
@@ -97,48 +98,70 @@ async def request_series(target: Target, settings: PathEntry, attempts: int, spa
                 max((r[5] for r in results), default=0))
 
 
+def _clean(text: str) -> str:
+    return "".join(c for c in text if c.isprintable() and c not in " \r\n")
+
+
 class HeldSession:
-    """One kept-alive connection per target, reused round after round. `check()` says whether a
-    request went over an already open connection (True), failed on it (False) or whether no
-    open connection was there to test (None: it had to open a new one)."""
+    """One kept-alive connection to a target, reused round after round, carrying a HEAD request
+    each time. `check()` says whether an already open connection still carried a request (True),
+    stalled on it (False), or that no open connection was there to test (None: it had to open
+    one, or the server had closed the idle one, which is no sign of trouble)."""
 
     def __init__(self, timeout: float, keepalive: float = 120.0, cafile: str | None = None) -> None:
         self._timeout = timeout
         self._keepalive = keepalive
         self._cafile = cafile
-        self._session: aiohttp.ClientSession | None = None
-        self._reused = False
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._last = 0.0
 
-    def _open(self) -> aiohttp.ClientSession:
-        import aiohttp
+    def _usable(self) -> bool:
+        return (self._writer is not None and self._reader is not None and not self._writer.is_closing()
+                and not self._reader.at_eof() and time.monotonic() - self._last < self._keepalive)
 
-        if self._session is None or self._session.closed:
-            trace = aiohttp.TraceConfig()
-
-            async def reused(session: Any, context: Any, params: Any) -> None:
-                self._reused = True
-
-            trace.on_connection_reuseconn.append(reused)
-            connector = aiohttp.TCPConnector(limit_per_host=1, keepalive_timeout=self._keepalive,
-                                             ssl=ssl.create_default_context(cafile=self._cafile))
-            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace],
-                                                  timeout=aiohttp.ClientTimeout(total=self._timeout))
-        return self._session
+    async def _open(self, target: Target) -> None:
+        context = ssl.create_default_context(cafile=self._cafile) if target.scheme == "https" else None
+        async with asyncio.timeout(self._timeout):
+            self._reader, self._writer = await asyncio.open_connection(
+                target.host, target.port, ssl=context, server_hostname=target.host if context else None)
 
     async def check(self, target: Target) -> bool | None:
-        session = self._open()
-        self._reused = False
+        reused = self._usable()
+        if not reused:
+            await self.close()
+            try:
+                await self._open(target)
+            except (OSError, TimeoutError, ssl.SSLError):
+                return None
+        assert self._reader is not None and self._writer is not None
+        parts = urlsplit(target.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = (f"HEAD {_clean(path)} HTTP/1.1\r\nHost: {_clean(parts.netloc)}\r\n"
+                   "User-Agent: yamori-net\r\nConnection: keep-alive\r\n\r\n")
         try:
-            async with session.get(target.url, allow_redirects=False, headers={"User-Agent": "yamori-net"}) as response:
-                await response.content.read(BODY_LIMIT)
-                worked = response.status < 500
-        except Exception:
-            worked = False
-        if not self._reused:
-            return None
-        return worked
+            self._writer.write(request.encode("ascii", "replace"))
+            async with asyncio.timeout(self._timeout):
+                await self._writer.drain()
+                head = await self._reader.readuntil(b"\r\n\r\n")
+        except TimeoutError:
+            await self.close()
+            return False if reused else None
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            await self.close()
+            return None   # closed by the server (idle timeout) or not HTTP: no evidence either way
+        self._last = time.monotonic()
+        status_line, _, headers = head.decode("latin-1").partition("\r\n")
+        if not status_line.startswith("HTTP/1.") or "connection: close" in headers.lower():
+            await self.close()
+        return True if reused else None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            try:
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
+            except (OSError, TimeoutError, ssl.SSLError):
+                pass

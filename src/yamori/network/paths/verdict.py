@@ -127,6 +127,7 @@ def judge(plan: PathPlan, rounds: Sequence[Round], here: str = "this host") -> V
         for target in latest.targets:
             faults.extend(_target_faults(plan, latest, target, folded_by_loss=loss is not None))
     faults.sort(key=lambda f: (-f.finding.severity.rank, KIND_ORDER.index(f.kind)))
+    faults = _one_per_subject(faults)
     findings = tuple(f.finding for f in faults) + tuple(notes)
     if not faults:
         answered = sum(1 for p in hop_points if p.icmp.answered)
@@ -137,6 +138,18 @@ def judge(plan: PathPlan, rounds: Sequence[Round], here: str = "this host") -> V
     state = worst_state([State.from_severity(f.finding.severity) for f in faults])
     kind = primary.kind if primary.kind in VERDICT_KINDS else None
     return Verdict(state, primary.hop, kind, primary.finding.message, primary.finding.advice, findings)
+
+
+def _one_per_subject(faults: list[_Fault]) -> list[_Fault]:
+    """Two targets blocked at the same place (http:// and tcp:// to one port) are one finding."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for fault in faults:
+        key = (fault.finding.check, fault.finding.subject)
+        if key not in seen:
+            seen.add(key)
+            kept.append(fault)
+    return kept
 
 
 def _target_icmps(rounds: Sequence[Round], index: int) -> list[Icmp]:
