@@ -97,6 +97,12 @@ async def _none() -> None:
 async def measure(plan: PathPlan, options: Options,
                   held: dict[str, http.HeldSession] | None = None, clock: float | None = None) -> Round:
     started = time.time() if clock is None else clock
+    # import what the round needs before timing anything: an import on the event loop in the
+    # middle of a round (aiohttp takes a few hundred ms) would make echo replies look lost
+    import icmplib  # noqa: F401
+
+    if any(t.is_http for t in plan.targets):
+        import aiohttp  # noqa: F401
     ports = plan.target_ports()
 
     async def hop_result(index: int) -> HopResult:
