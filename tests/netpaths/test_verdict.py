@@ -126,3 +126,15 @@ def test_rounds_while_the_path_was_cut_do_not_count_as_loss_afterwards() -> None
     assert judge(PLAN, [make_round(), cut, cut, make_round()]).state is State.OK
     # loss in rounds where the path was whole still counts
     assert judge(PLAN, [make_round(losses=(0, 4, 4), target_lost=4), cut, make_round()]).kind == "loss"
+
+
+def test_a_hop_service_failing_while_the_hop_answers_echo_is_divergence() -> None:
+    gw = Hop("gw", "192.0.2.1", "switch", (22,))
+    plan = PathPlan("lan", (gw,), (), PathEntry(name="lan", hops=["gw"]))
+    refused = Round("lan", 0.0, (HopResult(gw, echo(), (tcp(REFUSED, REFUSED, port=22),)),), ())
+    verdict = judge(plan, [refused])
+    assert (verdict.kind, verdict.first_bad_hop, verdict.state) == ("divergence", "gw", State.CRITICAL)
+    assert "TCP/22 on gw is refused" in verdict.message
+    flaky = Round("lan", 0.0, (HopResult(gw, echo(), (tcp(OK, TIMEOUT, OK, port=22),)),), ())
+    assert judge(plan, [flaky]).state is State.WARNING
+    assert judge(plan, [Round("lan", 0.0, (HopResult(gw, echo(), (tcp(OK, OK, port=22),)),), ())]).state is State.OK

@@ -70,7 +70,7 @@ class PathProbe(Probe):
         self.options = Options(count=entry.count, spread=spread, attempts=3, timeout=entry.timeout,
                                privileged=icmp.choose_privileged(settings.agent.proc), cafile=entry.ca_file,
                                proc=settings.agent.proc)
-        self.timeout = spread + 3 * entry.timeout + 5.0
+        self.timeout = spread + 4 * entry.timeout + 5.0
         self.here = here(settings)
         self.rounds: deque[Round] = deque(maxlen=ROUNDS_JUDGED)
         self.held: dict[str, HeldSession] = {}
