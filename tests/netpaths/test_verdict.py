@@ -138,3 +138,14 @@ def test_a_hop_service_failing_while_the_hop_answers_echo_is_divergence() -> Non
     flaky = Round("lan", 0.0, (HopResult(gw, echo(), (tcp(OK, TIMEOUT, OK, port=22),)),), ())
     assert judge(plan, [flaky]).state is State.WARNING
     assert judge(plan, [Round("lan", 0.0, (HopResult(gw, echo(), (tcp(OK, OK, port=22),)),), ())]).state is State.OK
+
+
+def test_a_target_name_that_does_not_resolve_is_a_dns_finding() -> None:
+    named = Target("https://shop.example.test/", "https", "shop.example.test", 443)
+    plan = PathPlan("web", HOPS[:1], (named,), PathEntry(name="web", hops=["gw"], targets=[named.url]))
+    measured = Round("web", 0.0, (HopResult(HOPS[0], echo()),),
+                     (TargetResult(named, Icmp(20, 0, (), "cannot resolve shop.example.test"),
+                                   tcp(*(["error"] * 5), port=443), Http(5, 0, error="cannot connect")),))
+    verdict = judge(plan, [measured])
+    assert verdict.state is State.CRITICAL and verdict.kind is None
+    assert [(f.check, f.subject) for f in verdict.findings] == [("net.dns", "web: shop.example.test")]

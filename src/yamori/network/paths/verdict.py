@@ -269,6 +269,12 @@ def _target_faults(plan: PathPlan, latest: Round, target: TargetResult, folded_b
     tcp = target.tcp
     http = target.http
     icmp_ok = target.icmp is not None and target.icmp.answered
+    if target.icmp is not None and (target.icmp.error or "").startswith("cannot resolve"):
+        return [_Fault("dns", None, Finding(
+            "net.dns", Severity.CRITICAL, f"{path}: {t.host}",
+            f"{t.url}: this host cannot resolve {t.host}, so nothing on the path could be tried",
+            "Check this host's resolvers (/etc/resolv.conf, `resolvectl status`) and the name's records; "
+            "[[network.dns]] checks a name at each resolver."))]
     if tcp.failed:
         if folded_by_loss:
             return faults  # explained by the loss found on the way
