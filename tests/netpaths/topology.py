@@ -13,6 +13,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -99,7 +100,10 @@ def network() -> Iterator[Net]:
 @contextmanager
 def process(ns: str, *args: str, ready: str | None = None, timeout: float = 15.0) -> Iterator[subprocess.Popen[str]]:
     """A process started inside `ns`, stopped by its PID afterwards."""
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # stderr goes to a file, never an unread pipe that would block a chatty process once full
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, *args],
+                            stdout=subprocess.PIPE if ready is not None else subprocess.DEVNULL, stderr=errors,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         if ready is not None:
@@ -113,7 +117,8 @@ def process(ns: str, *args: str, ready: str | None = None, timeout: float = 15.0
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or proc.poll() is not None:
-                    raise RuntimeError(f"{args} did not become ready: {proc.stderr.read() if proc.stderr else ''}")
+                    errors.seek(0)
+                    raise RuntimeError(f"{args} did not become ready: {errors.read()[-2000:]}")
                 if selector.select(left) and ready in proc.stdout.readline():
                     break
         yield proc
@@ -124,3 +129,4 @@ def process(ns: str, *args: str, ready: str | None = None, timeout: float = 15.0
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        errors.close()
