@@ -139,9 +139,11 @@ async def test_pollpri_path_wakes_on_a_real_proc_event(tmp_path: Path) -> None:
     target.mkdir()
     child = await asyncio.create_subprocess_exec(
         "unshare", "--mount", "--propagation", "private", "sh", "-c",
-        f"read go; mount -t tmpfs yamori-test {target}; sleep 5", stdin=asyncio.subprocess.PIPE)
+        f"echo ready; read go; mount -t tmpfs yamori-test {target}; sleep 5", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
     try:
-        await asyncio.sleep(0.3)  # let unshare exec the shell inside the new namespace
+        # the shell runs inside the new namespace once it speaks (a fixed sleep lost the race under load)
+        assert await asyncio.wait_for(child.stdout.readline(), timeout=30) == b"ready\n"  # type: ignore[union-attr]
         mounts = Path(f"/proc/{child.pid}/mounts")
         events = watch_mdstat(mounts).__aiter__()
         waiter = asyncio.create_task(events.__anext__())
