@@ -36,6 +36,10 @@ test)
     need grub-install grub2-common
     need /usr/lib/grub/i386-pc grub-pc-bin
     need mkfs.ext4 e2fsprogs
+    need ping iputils-ping
+    need arping iputils-arping
+    need ntpd ntpsec
+    need snmpd snmpd
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

@@ -28,7 +28,7 @@ PROBE_FACTORIES = (
     "yamori.network.links:probes",
 )
 
-SERVICE_FACTORIES = ("yamori.guard.service:services",)
+SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")
 
 # Alert rules a domain derives from what it finds configured (Munin fields' warning/critical).
 RULE_FACTORIES = ("yamori.munin.probe:alert_rules",)
