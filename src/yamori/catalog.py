@@ -26,6 +26,8 @@ PROBE_FACTORIES = (
     "yamori.network.paths.probe:probes",
     "yamori.network.dns:probes",
     "yamori.network.links:probes",
+    "yamori.network.lan.probe:probes",
+    "yamori.network.exposure.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")

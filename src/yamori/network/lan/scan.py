@@ -83,7 +83,8 @@ class NeighbourScan:
     def declared(self) -> dict[str, str]:
         return {a: h.name for h in self.settings.inventory.hosts for a in h.addresses}
 
-    def run(self, *, persist: bool = True) -> ScanResult:
+    def run(self, *, persist: bool = True, history: bool = True) -> ScanResult:
+        """`history`: also report conflicts seen over time (the watcher reports those itself)."""
         result = ScanResult()
         path = state_path(self.settings)
         tracker, problems = load_tracker(path, self.lan.window)
@@ -99,7 +100,8 @@ class NeighbourScan:
                                      gateway=snap.is_gateway(n.interface, n.address)):
                 vendors |= lookup_vendors(self.lan.oui_file, [c.before.mac, c.after.mac])
                 severity = Severity.CRITICAL if c.address in own or c.kind == "gateway" else Severity.WARNING
-                result.findings.append(conflict_finding(c, vendors, severity))
+                if history:
+                    result.findings.append(conflict_finding(c, vendors, severity))
         result.findings = self._with_probe_findings(result, snap, vendors, now) + result.findings
         result.findings += [dad_finding(a, snap.mac_of(a.interface)) for a in snap.addresses
                             if a.dad_failed and self.wanted(a.interface)]
