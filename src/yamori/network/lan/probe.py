@@ -33,5 +33,8 @@ class ArpSweepProbe(Probe):
 
 
 def probes(settings: Settings) -> list[Probe]:
+    """Scheduled only when the operator declared hosts: the sweep is about the declared LAN
+    (`yamori net neighbours` probes this host's own addresses on demand either way)."""
     lan = settings.network.lan
-    return [ArpSweepProbe(settings)] if lan.enabled and lan.probe_interval > 0 else []
+    declared = any(h.addresses for h in settings.inventory.hosts)
+    return [ArpSweepProbe(settings)] if lan.enabled and lan.probe_interval > 0 and declared else []
