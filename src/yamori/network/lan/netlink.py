@@ -52,8 +52,8 @@ def _neighbour(msg: Any, links: dict[int, Link], now: float) -> Neighbour | None
     name = links[msg["ifindex"]].name if msg["ifindex"] in links else None
     address, raw = msg.get_attr("NDA_DST"), msg.get_attr("NDA_LLADDR")
     mac = normalize_mac(raw) if isinstance(raw, str) else None
-    if name is None or not isinstance(address, str) or mac is None or mac in NO_MAC:
-        return None
+    if name is None or not isinstance(address, str) or mac is None or mac in NO_MAC or int(mac[:2], 16) & 1:
+        return None     # no link-layer address, or a multicast mapping (33:33:..., 01:00:5e:...)
     state = NUD.get(msg["state"], "")
     if state in ("incomplete", "failed"):
         return None

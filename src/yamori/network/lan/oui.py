@@ -14,6 +14,7 @@ from pathlib import Path
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$")
 _PRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\uffff]")
 LOCAL = "locally administered address (no vendor)"
+MULTICAST = "multicast address (no vendor)"
 
 
 def normalize_mac(text: str) -> str | None:
@@ -56,7 +57,7 @@ def lookup_vendors(path: str | Path, macs: Iterable[str]) -> dict[str, str]:
     """{mac: vendor} for each MAC; '' when unknown or the table is unreadable (a vendor is a
     courtesy in a message, never a reason to fail)."""
     macs = [m for m in set(macs) if m]
-    result = {m: LOCAL for m in macs if int(m[:2], 16) & 0x02}
+    result = {m: MULTICAST if int(m[:2], 16) & 0x01 else LOCAL for m in macs if int(m[:2], 16) & 0x03}
     rest = [m for m in macs if m not in result]
     wanted = {p for m in rest for p in _prefixes(m)}
     try:
