@@ -194,3 +194,13 @@ def test_lan_config_is_validated_with_location() -> None:
     text = [str(p) for p in caught.value.problems]
     assert any(p.startswith("y.toml:2: network.lan.probe_count") for p in text), text
     assert any(p.startswith("y.toml:3: network.lan.bogus") for p in text), text
+
+
+def test_a_forged_mac_flood_keeps_the_state_bounded() -> None:
+    from yamori.network.lan.conflict import MACS_PER_ADDRESS, MAX_REPORTED
+
+    t = Tracker(window=600)
+    for i in range(MAX_REPORTED + 500):
+        mac = f"00:00:5e:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}"
+        t.observe("eth0", "192.0.2.50", mac, 1000 + i / 100)
+    assert len(t.reported) <= MAX_REPORTED and len(t.history("eth0", "192.0.2.50")) == MACS_PER_ADDRESS

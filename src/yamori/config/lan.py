@@ -38,7 +38,9 @@ class ExposureSettings(Section):
     rate: float = Field(10.0, gt=0, le=1000, description="at most this many request packets per second, "
                                                          "across all hosts")
     wait: Duration = Field(2.0, description="how long to wait for answers from one host")
-    dns_name: str = Field("example.com", description="the name asked of DNS servers (outside the devices' "
+    dns_name: str = Field("example.com", max_length=253,
+                          pattern=r"^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+$",
+                          description="the name asked of DNS servers (outside the devices' "
                                                      "own zones): an answer means open recursion")
 
     @field_validator("services")

@@ -95,14 +95,16 @@ def _send(target: Target, family: int, service: UdpService, settings: ExposureSe
           limit: RateLimit) -> _Pending:
     ask = Ask(secrets.randbits(31) or 1, settings.dns_name)
     payload = service.build(ask)
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.setblocking(False)
     limit.wait()
+    sock = None
     try:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
         sock.connect((target.address, service.port))
         sock.send(payload)
-    except OSError:          # no route, refused at once: nothing answered
-        sock.close()
+    except OSError:          # no IPv6, no route, refused at once: nothing answered
+        if sock is not None:
+            sock.close()
         return _Pending(service, ask, None, len(payload))
     return _Pending(service, ask, sock, len(payload))
 

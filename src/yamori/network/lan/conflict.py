@@ -18,6 +18,7 @@ from .oui import normalize_mac
 
 MACS_PER_ADDRESS = 4
 MAX_ADDRESSES = 4096
+MAX_REPORTED = 4096      # a LAN host forging ARP with random MACs must not grow the state without end
 REMEMBER = 7 * 86400.0
 
 
@@ -88,6 +89,9 @@ class Tracker:
     def _expire(self, now: float) -> None:
         for key in [k for k, t in self.reported.items() if now - t > self.remember]:
             del self.reported[key]
+        if len(self.reported) > MAX_REPORTED:      # drop the oldest quarter at once, not one per call
+            for key in sorted(self.reported, key=self.reported.__getitem__)[:MAX_REPORTED // 4]:
+                del self.reported[key]
 
     def history(self, interface: str, address: str) -> list[Seen]:
         return list(self.seen.get((interface, address), []))
