@@ -40,6 +40,7 @@ test)
     need arping iputils-arping
     need ntpd ntpsec
     need snmpd snmpd
+    need memcached memcached
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

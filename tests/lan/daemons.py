@@ -68,3 +68,16 @@ def snmpd(net: Lan, ns: str, work: Path, listen: str, *, community: bool) -> Non
               f"udp:{listen}:161", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
               env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(work)))
     wait_udp(ns, 161)
+
+
+def memcached(net: Lan, ns: str, work: Path, listen: str, *, udp: bool) -> None:
+    """memcached 1.6 has UDP off by default; `-U 11211` is the old default that fed the 2018 floods."""
+    work.mkdir(parents=True, exist_ok=True)
+    net.spawn(ns, "memcached", "-u", "root", "-l", listen, "-p", "11211", "-U", "11211" if udp else "0",
+              "-P", str(work / "memcached.pid"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if udp:
+        wait_udp(ns, 11211, listen)
+    else:
+        end = time.monotonic() + 15
+        while f"{listen}:11211 " not in sh("ss", "-Hltn", ns=ns).stdout and time.monotonic() < end:
+            time.sleep(0.1)
