@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from .oui import lookup_vendors
 from .state import load_tracker, save_tracker, state_path
 
 SAVE_EVERY = 60.0
+log = logging.getLogger(__name__)
 
 
 def services(settings: Settings) -> list[NeighbourService]:
@@ -103,6 +105,8 @@ class NeighbourService:
         except BaseException:
             events.close()
             raise
+        watched = sorted({lk.name for lk in self.snap.links.values() if self.wanted(lk.name)})
+        log.info("net.neighbours: watching neighbours on %s", ", ".join(watched) or "no interface yet")
         ready = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_reader(events.fileno(), ready.set)
