@@ -34,12 +34,14 @@ def parse_oui_csv(lines: Iterable[str], wanted: set[str]) -> dict[str, str]:
     """Rows of an IEEE CSV (MA-L, MA-M or MA-S) -> {assignment (hex): organization} for the
     assignments in `wanted`. Rows that are not assignments (the header, junk) are skipped."""
     found: dict[str, str] = {}
-    for row in csv.reader(lines):
-        if len(row) < 3:
+    for line in lines:
+        # the assignment column is never quoted: look at it before paying for the CSV parser
+        parts = line.split(",", 2)
+        if len(parts) < 3 or parts[1].strip().upper() not in wanted:
             continue
-        assignment = row[1].strip().upper()
-        if assignment in wanted:
-            found[assignment] = _clean(row[2])
+        row = next(csv.reader([line]), [])
+        if len(row) >= 3:
+            found[row[1].strip().upper()] = _clean(row[2])
     return found
 
 
