@@ -41,6 +41,7 @@ test)
     need ntpd ntpsec
     need snmpd snmpd
     need memcached memcached
+    need inetd openbsd-inetd
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

@@ -81,3 +81,11 @@ def memcached(net: Lan, ns: str, work: Path, listen: str, *, udp: bool) -> None:
         end = time.monotonic() + 15
         while f"{listen}:11211 " not in sh("ss", "-Hltn", ns=ns).stdout and time.monotonic() < end:
             time.sleep(0.1)
+
+
+def inetd_chargen(net: Lan, ns: str, work: Path, listen: str) -> None:
+    """openbsd-inetd's built-in CHARGEN on udp/19 (it ignores loopback sources, so probe from the LAN)."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "inetd.conf").write_text("chargen\tdgram\tudp\twait\troot\tinternal\n")
+    net.spawn(ns, "inetd", "-d", str(work / "inetd.conf"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_udp(ns, 19)

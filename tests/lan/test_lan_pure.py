@@ -204,3 +204,19 @@ def test_a_forged_mac_flood_keeps_the_state_bounded() -> None:
         mac = f"00:00:5e:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}"
         t.observe("eth0", "192.0.2.50", mac, 1000 + i / 100)
     assert len(t.reported) <= MAX_REPORTED and len(t.history("eth0", "192.0.2.50")) == MACS_PER_ADDRESS
+
+
+def test_agent_schedules_the_sweep_and_exposure_only_for_declared_hosts(tmp_path: Path) -> None:
+    from yamori.catalog import build_probes, build_services
+
+    bare = Settings.model_validate({"agent": {"state_dir": str(tmp_path)}})
+    assert [p.name for p in build_probes(bare) if p.name.startswith("net.")] == []
+    assert "net.neighbours" in [s.name for s in build_services(bare)]
+    declared = _settings(tmp_path)
+    got = {p.name: p.interval for p in build_probes(declared) if p.name.startswith("net.")}
+    assert got == {"net.arp": 900.0, "net.exposure": 86400.0}
+    off = Settings.model_validate({"agent": {"state_dir": str(tmp_path)},
+                                   "inventory": {"hosts": [{"name": "r", "addresses": ["192.0.2.1"]}]},
+                                   "network": {"lan": {"enabled": False}, "exposure": {"enabled": False}}})
+    assert [p.name for p in build_probes(off) if p.name.startswith("net.")] == []
+    assert "net.neighbours" not in [s.name for s in build_services(off)]
