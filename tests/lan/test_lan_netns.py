@@ -160,3 +160,18 @@ def test_ipv6_dad_failure_is_a_duplicate(tmp_path: Path) -> None:
     assert "dadfailed" in flags
     [dup] = [f for f in data["findings"] if f["subject"] == "2001:db8::50"]
     assert dup["check"] == "net.duplicate_address" and dup["severity"] == "critical" and code == 2
+
+
+def test_scheduled_sweep_as_a_probe_reports_the_duplicate(tmp_path: Path) -> None:
+    conf = settings(tmp_path, [{"name": "router2", "addresses": ["192.0.2.50"]}])
+    path = tmp_path / "yamori.toml"
+    path.write_text(to_toml(conf))
+    with lan() as net:
+        h = base(net)
+        net.device("a", MAC_A, "192.0.2.50/24")
+        net.device("b", MAC_B, "192.0.2.50/24")
+        done = sh(YAMORI, "--config", str(path), "check", "--json", "--only", "net.arp", ns=h, check=False)
+    data = json.loads(done.stdout)
+    assert done.returncode == 2, data
+    [dup] = [f for f in data["findings"] if f["subject"] == "192.0.2.50"]
+    assert dup["probe"] == "net.arp" and MAC_A in dup["message"] and MAC_B in dup["message"]
