@@ -34,6 +34,25 @@ class ScanResult:
                              for f in self.findings]}
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The MACs that answered RFC 5227 probes for one address on one link."""
+
+    interface: str
+    address: str
+    macs: list[str]
+    own_mac: str
+    at: float
+
+    def finding(self, snap: Snapshot, vendors: dict[str, str]) -> Finding | None:
+        answers = [Seen(m, self.at, self.at) for m in self.macs]
+        if self.macs and any(a.address == self.address for a in snap.addresses):
+            return probe_finding(self.interface, self.address, answers, vendors, own_mac=self.own_mac)
+        if len(self.macs) >= 2:
+            return probe_finding(self.interface, self.address, answers, vendors)
+        return None
+
+
 def probe_targets(snap: Snapshot, declared: list[str], wanted: Callable[[str], bool],
                   limit: int) -> dict[str, list[str]]:
     """{interface: [IPv4 addresses to probe]}: the host's own addresses, and declared addresses
@@ -72,7 +91,6 @@ class NeighbourScan:
         self.clock = clock
         self.read_snapshot = snapshot
         self.prober = prober or self._arp
-        self._claims: list[tuple[str, str, list[str], str]] = []
 
     def _arp(self, interface: str, own_mac: str, targets: list[str]) -> dict[str, list[str]]:
         return arp.probe(interface, own_mac, targets, wait=self.lan.probe_wait, count=self.lan.probe_count)
@@ -90,23 +108,16 @@ class NeighbourScan:
         tracker, problems = load_tracker(path, self.lan.window)
         result.problems += problems
         snap = self.read_snapshot()
-        now = self.clock()
-        own = {a.address for a in snap.addresses}
-        answered = self._probe(snap, result)
-        sightings = [n for n in snap.neighbours if self.wanted(n.interface)] + answered
-        vendors = lookup_vendors(self.lan.oui_file, [n.mac for n in sightings] + self._probe_macs(result))
-        for n in sorted(sightings, key=lambda n: n.time):
-            for c in tracker.observe(n.interface, n.address, n.mac, n.time,
-                                     gateway=snap.is_gateway(n.interface, n.address)):
-                vendors |= lookup_vendors(self.lan.oui_file, [c.before.mac, c.after.mac])
-                severity = Severity.CRITICAL if c.address in own or c.kind == "gateway" else Severity.WARNING
-                if history:
-                    result.findings.append(conflict_finding(c, vendors, severity))
-        result.findings = self._with_probe_findings(result, snap, vendors, now) + result.findings
-        result.findings += [dad_finding(a, snap.mac_of(a.interface)) for a in snap.addresses
-                            if a.dad_failed and self.wanted(a.interface)]
-        result.findings = _dedupe(result.findings)
-        result.neighbours = self._listing(tracker, sightings, vendors, own)
+        claims = self._probe(snap, result)
+        sightings = [n for n in snap.neighbours if self.wanted(n.interface)] + \
+            [Neighbour(c.interface, c.address, m, c.at) for c in claims for m in c.macs]
+        vendors = lookup_vendors(self.lan.oui_file, [n.mac for n in sightings] + [c.own_mac for c in claims])
+        over_time = self._observe(tracker, snap, sightings, vendors)
+        result.findings = _dedupe([f for c in claims if (f := c.finding(snap, vendors))]
+                                  + (over_time if history else [])
+                                  + [dad_finding(a, snap.mac_of(a.interface)) for a in snap.addresses
+                                     if a.dad_failed and self.wanted(a.interface)])
+        result.neighbours = self._listing(tracker, sightings, vendors, {a.address for a in snap.addresses})
         if persist:
             try:
                 save_tracker(tracker, path)
@@ -114,11 +125,22 @@ class NeighbourScan:
                 result.problems.append(f"{path}: cannot save sightings: {err}")
         return result
 
+    def _observe(self, tracker: Tracker, snap: Snapshot, sightings: list[Neighbour],
+                 vendors: dict[str, str]) -> list[Finding]:
+        own = {a.address for a in snap.addresses}
+        found: list[Finding] = []
+        for n in sorted(sightings, key=lambda n: n.time):
+            for c in tracker.observe(n.interface, n.address, n.mac, n.time,
+                                     gateway=snap.is_gateway(n.interface, n.address)):
+                vendors |= lookup_vendors(self.lan.oui_file, [c.before.mac, c.after.mac])
+                severity = Severity.CRITICAL if c.address in own or c.kind == "gateway" else Severity.WARNING
+                found.append(conflict_finding(c, vendors, severity))
+        return found
+
     # -- probes ----------------------------------------------------------------------------
-    def _probe(self, snap: Snapshot, result: ScanResult) -> list[Neighbour]:
-        self._claims = []
+    def _probe(self, snap: Snapshot, result: ScanResult) -> list[Claim]:
+        claims: list[Claim] = []
         targets = probe_targets(snap, list(self.declared()), self.wanted, self.lan.max_addresses)
-        seen: list[Neighbour] = []
         for interface, addresses in targets.items():
             own_mac = snap.mac_of(interface) or ""
             try:
@@ -128,25 +150,8 @@ class NeighbourScan:
                                        + (" (needs root or CAP_NET_RAW)" if isinstance(err, PermissionError) else ""))
                 continue
             now = self.clock()
-            for address, macs in answers.items():
-                self._claims.append((interface, address, macs, own_mac))
-                seen += [Neighbour(interface, address, mac, now) for mac in macs]
-        return seen
-
-    def _probe_macs(self, result: ScanResult) -> list[str]:
-        return [m for _, _, macs, own in self._claims for m in (*macs, own) if m]
-
-    def _with_probe_findings(self, result: ScanResult, snap: Snapshot, vendors: dict[str, str],
-                             now: float) -> list[Finding]:
-        own = {a.address for a in snap.addresses}
-        found: list[Finding] = []
-        for interface, address, macs, own_mac in self._claims:
-            answers = [Seen(m, now, now) for m in macs]
-            if address in own and macs:
-                found.append(probe_finding(interface, address, answers, vendors, own_mac=own_mac))
-            elif len(macs) >= 2:
-                found.append(probe_finding(interface, address, answers, vendors))
-        return found
+            claims += [Claim(interface, address, macs, own_mac, now) for address, macs in answers.items()]
+        return claims
 
     def _listing(self, tracker: Tracker, sightings: list[Neighbour], vendors: dict[str, str],
                  own: set[str]) -> list[dict[str, Any]]:
