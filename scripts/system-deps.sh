@@ -37,7 +37,6 @@ test)
     need /usr/lib/grub/i386-pc grub-pc-bin
     need mkfs.ext4 e2fsprogs
     need ping iputils-ping
-    need arping iputils-arping
     need ntpd ntpsec
     need snmpd snmpd
     need memcached memcached
