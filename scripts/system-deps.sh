@@ -41,6 +41,7 @@ test)
     need snmpd snmpd
     need memcached memcached
     need inetd openbsd-inetd
+    need miniupnpd miniupnpd-nftables
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

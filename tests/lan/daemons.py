@@ -89,3 +89,15 @@ def inetd_chargen(net: Lan, ns: str, work: Path, listen: str) -> None:
     (work / "inetd.conf").write_text("chargen\tdgram\tudp\twait\troot\tinternal\n")
     net.spawn(ns, "inetd", "-d", str(work / "inetd.conf"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_udp(ns, 19)
+
+
+def miniupnpd(net: Lan, ns: str, work: Path) -> None:
+    """A router's UPnP IGD daemon (miniupnpd 2.3), answering SSDP M-SEARCH on eth0; NAT side on lo."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "miniupnpd.conf").write_text(
+        "ext_ifname=lo\nlistening_ip=eth0\nport=0\nenable_upnp=yes\nenable_natpmp=no\nsecure_mode=yes\n"
+        "uuid=00000000-0000-0000-0000-000000005301\n"
+        "allow 1024-65535 192.0.2.0/24 1024-65535\ndeny 0-65535 0.0.0.0/0 0-65535\n")
+    net.spawn(ns, "miniupnpd", "-d", "-f", str(work / "miniupnpd.conf"), "-P", str(work / "miniupnpd.pid"),
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_udp(ns, 1900)

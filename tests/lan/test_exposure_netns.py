@@ -1,6 +1,6 @@
-"""Real ntpsec, BIND, net-snmp, memcached and inetd's CHARGEN in namespaces: open configurations
-are reported with a factor above 1, closed ones are not, and an undeclared neighbour is never
-sent a packet."""
+"""Real ntpsec, BIND, net-snmp, memcached, miniupnpd and inetd's CHARGEN in namespaces: open
+configurations are reported with a factor above 1, closed ones are not, and an undeclared
+neighbour is never sent a packet."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemons import inetd_chargen, memcached, named, ntpsec, snmpd
+from daemons import inetd_chargen, memcached, miniupnpd, named, ntpsec, snmpd
 from lannet import Lan, lan, sh
 
 from support.netns import can_use_netns
@@ -42,6 +42,7 @@ def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lan, str
         snmpd(net, opened, work / "snmp-open", OPEN, community=True)
         memcached(net, opened, work / "mc-open", OPEN, udp=True)
         inetd_chargen(net, opened, work / "inetd-open", OPEN)
+        miniupnpd(net, opened, work / "upnp-open")
         ntpsec(net, closed, work / "ntp-closed", CLOSED, open_queries=False)
         named(net, closed, work / "dns-closed", CLOSED, recursion=False)
         snmpd(net, closed, work / "snmp-closed", CLOSED, community=False)
@@ -80,15 +81,16 @@ def test_open_services_are_reported_with_their_amplification(devices: tuple[Lan,
     hosts = {h["name"]: h for h in data["hosts"]}
     assert set(hosts) == {"router", "switch"} and hosts["router"]["address"] == OPEN
     svc = {s["service"]: s for s in hosts["router"]["services"]}
-    for name in ("ntp-mode6", "dns-recursion", "snmp-v2c-public", "snmp-v1-public", "memcached", "chargen"):
+    for name in ("ntp-mode6", "dns-recursion", "snmp-v2c-public", "snmp-v1-public", "memcached", "chargen",
+                 "ssdp"):
         assert svc[name]["answered"] is True, svc[name]
         assert svc[name]["factor"] > 1 and svc[name]["response_bytes"] > svc[name]["request_bytes"]
         assert set(svc[name]) == {"service", "port", "answered", "request_bytes", "response_bytes", "factor"}
-    for name in ("snmp-v2c-private", "ntp-mode7", "ssdp", "qotd"):
+    for name in ("snmp-v2c-private", "ntp-mode7", "qotd"):
         assert svc[name]["answered"] is False, svc[name]
     found = {f["subject"]: f for f in data["findings"]}
     assert set(found) == {f"router {OPEN} {s}" for s in ("ntp-mode6", "dns-recursion", "snmp-v1-public",
-                                                          "snmp-v2c-public", "memcached", "chargen")}
+                                                          "snmp-v2c-public", "memcached", "chargen", "ssdp")}
     assert "-U 0" in found[f"router {OPEN} memcached"]["advice"]
     ntp = found[f"router {OPEN} ntp-mode6"]
     assert ntp["check"] == "net.amplifier" and ntp["severity"] == "warning"
