@@ -175,3 +175,18 @@ def test_scheduled_sweep_as_a_probe_reports_the_duplicate(tmp_path: Path) -> Non
     assert done.returncode == 2, data
     [dup] = [f for f in data["findings"] if f["subject"] == "192.0.2.50"]
     assert dup["probe"] == "net.arp" and MAC_A in dup["message"] and MAC_B in dup["message"]
+
+
+def test_watcher_reports_dadfailed_as_standing_state(tmp_path: Path) -> None:
+    with lan() as net:
+        net.device("a", MAC_A, "2001:db8::50/64")
+        time.sleep(2.2)
+        h = net.device("h", MAC_H, "192.0.2.10/24")
+        w = Watcher(net, h, settings(tmp_path))
+        sh("ip", "addr", "add", "2001:db8::50/64", "dev", "eth0", ns=h)    # A already answers for it
+        time.sleep(2.5)
+        w.proc.terminate()
+        out, _ = w.proc.communicate(timeout=30)
+    states = [json.loads(ln)["state"] for ln in out.splitlines() if ln.startswith('{"state"')]
+    assert states and [f["subject"] for f in states[-1]] == ["2001:db8::50"], out
+    assert states[-1][0]["check"] == "net.duplicate_address" and MAC_H in states[-1][0]["message"]
