@@ -38,7 +38,7 @@ class ExposureProbe(Probe):
         found = findings(reports)
         self._remember(found)
         answered = sum(m.answered for r in reports for m in r.services)
-        return [*found, Sample("exposure_services_answering", float(answered))]
+        return [*found, Sample("net_exposure_answering", float(answered))]
 
     def _recent(self) -> list[Record] | None:
         try:

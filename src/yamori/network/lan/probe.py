@@ -28,7 +28,7 @@ class ArpSweepProbe(Probe):
             records.append(Finding("net.arp_unavailable", Severity.INFO, "ARP probes", "; ".join(result.problems),
                                    "Run the agent with CAP_NET_RAW (AmbientCapabilities=CAP_NET_RAW in the "
                                    "systemd unit) so it can send ARP probes."))
-        records.append(Sample("lan_neighbours_seen", float(len(result.neighbours))))
+        records.append(Sample("net_lan_neighbours_seen", float(len(result.neighbours))))
         return records
 
 

@@ -119,7 +119,7 @@ class NeighbourService:
                 await self._drain(events, sink)
                 if self.clock() - last_save >= SAVE_EVERY:
                     await asyncio.to_thread(self._save_reporting, sink)
-                    sink.samples(self.name, [Sample("lan_neighbours", float(len(self.snap.neighbours)))])
+                    sink.samples(self.name, [Sample("net_lan_neighbours", float(len(self.snap.neighbours)))])
                     last_save = self.clock()
         finally:
             loop.remove_reader(events.fileno())
