@@ -36,6 +36,12 @@ test)
     need grub-install grub2-common
     need /usr/lib/grub/i386-pc grub-pc-bin
     need mkfs.ext4 e2fsprogs
+    need ping iputils-ping
+    need ntpd ntpsec
+    need snmpd snmpd
+    need memcached memcached
+    need inetd openbsd-inetd
+    need miniupnpd miniupnpd-nftables
     need /usr/lib/locale/ja_JP.utf8 locales-all
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"

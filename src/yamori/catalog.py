@@ -26,9 +26,11 @@ PROBE_FACTORIES = (
     "yamori.network.paths.probe:probes",
     "yamori.network.dns:probes",
     "yamori.network.links:probes",
+    "yamori.network.lan.probe:probes",
+    "yamori.network.exposure.probe:probes",
 )
 
-SERVICE_FACTORIES = ("yamori.guard.service:services",)
+SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")
 
 # Alert rules a domain derives from what it finds configured (Munin fields' warning/critical).
 RULE_FACTORIES = ("yamori.munin.probe:alert_rules",)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from .lan import ExposureSettings, LanSettings
 from .types import Duration, Section
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|bps|b)?(?:/s)?\s*$", re.IGNORECASE)
@@ -164,6 +165,9 @@ class NetworkSettings(Section):
                                    description="paths watched hop by hop ([[network.paths]])")
     dns: list[DnsEntry] = Field(default_factory=list, description="names that must resolve as expected")
     links: list[LinkEntry] = Field(default_factory=list, description="uplinks whose use is measured")
+    lan: LanSettings = Field(default_factory=LanSettings, description="LAN hygiene: neighbours, ARP probes")
+    exposure: ExposureSettings = Field(default_factory=ExposureSettings,
+                                       description="amplifier exposure of the declared devices")
 
     @model_validator(mode="after")
     def _unique_path_names(self) -> NetworkSettings:

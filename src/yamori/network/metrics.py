@@ -22,4 +22,8 @@ METRICS: dict[str, dict[str, str]] = {
     "net_link_tx_bits_per_second": {"unit": "bit/s", "help": "bits sent on the uplink"},
     "net_link_used_percent": {"unit": "percent", "help": "the busier direction's rate against the link's capacity"},
     "net_link_p95_percent": {"unit": "percent", "help": "95th percentile of the link's use over the last day"},
+    # LAN hygiene and exposure (network/lan, network/exposure)
+    "net_lan_neighbours": {"unit": "", "help": "neighbour-table entries with a MAC address the watcher sees"},
+    "net_lan_neighbours_seen": {"unit": "", "help": "devices listed by the last ARP sweep (table and answers)"},
+    "net_exposure_answering": {"unit": "", "help": "amplification-prone services that answered the last exposure run"},
 }
