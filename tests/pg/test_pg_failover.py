@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import dns.message
 import dns.query
 from click.testing import CliRunner
 from tests.pg.pgsupport import TSIG_SECRET, replication_pair, running_named, write_config
-from tests.support.pgcluster import wait_for
+from tests.support.pgcluster import Cluster, wait_for
 
 from yamori.cli import cli
 
@@ -40,6 +42,21 @@ def _config(base: Path, primary_dsn: str, standby_dsn: str, dns_port: int | None
     return write_config(base / "yamori.toml", text)
 
 
+def _writable(cluster: Cluster) -> bool:
+    """Does a plain new session (any client) get a write committed?"""
+    done = cluster.run(cluster.bindir / "psql", "-X", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                       "-c", "CREATE TABLE IF NOT EXISTS probe_write (v int); INSERT INTO probe_write VALUES (1)",
+                       check=False)
+    return done.returncode == 0
+
+
+def _past_fence(cluster: Cluster, sql: str) -> subprocess.CompletedProcess[str]:
+    """A superuser session that resets the fence in its startup packet, as yamori's own."""
+    return cluster.run(cluster.bindir / "psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(cluster.port),
+                       "-U", "postgres", "-c", sql, check=False,
+                       env=dict(os.environ, PGOPTIONS="-c session_preload_libraries="))
+
+
 def _yamori(cfg: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(cli, ["-c", str(cfg), *args], env=env)
 
@@ -51,7 +68,12 @@ def test_failover_with_primary_down_promotes_writes_and_updates_dns(pg_tmpdir: P
         env = {"YAMORI_TEST_TSIG": TSIG_SECRET}
         primary.stop("immediate")
 
-        planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json", env=env)
+        refused = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", env=env)
+        assert refused.exit_code == 2 and "Power it off or isolate it" in refused.output
+        assert "nothing was changed" in refused.output
+        assert standby.psql("SELECT pg_is_in_recovery()") == "t"
+
+        planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json", "--old-primary-down", env=env)
         assert planned.exit_code == 0, planned.output
         plan = json.loads(planned.output)
         assert plan["old_primary"] == "db1" and plan["old_primary_reachable"] is False
@@ -59,7 +81,7 @@ def test_failover_with_primary_down_promotes_writes_and_updates_dns(pg_tmpdir: P
         keys = [s["key"] for s in plan["steps"]]
         assert keys == ["fence_manual", "promote", "wait_writable", "verify_write", "dns_update", "rebuild"]
 
-        done = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", env=env)
+        done = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", "--old-primary-down", env=env)
         assert done.exit_code == 0, done.output
         assert "[FAIL]" not in done.output
         assert standby.psql("SELECT pg_is_in_recovery()") == "f"
@@ -89,15 +111,39 @@ def test_planned_switchover_fences_the_reachable_primary(pg_tmpdir: Path) -> Non
         assert standby.psql("SELECT pg_is_in_recovery()") == "t"
         assert primary.psql("SHOW default_transaction_read_only") == "off"
 
-        done = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
-        assert done.exit_code == 0, done.output
+        # an application session open on the old primary during the failover
+        app = subprocess.Popen([str(primary.bindir / "psql"), "-X", "-h", "127.0.0.1", "-p", str(primary.port),
+                                "-U", "postgres", "-c", "SELECT pg_sleep(60)"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, PGAPPNAME="app"))
+        try:
+            wait_for(lambda: primary.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'app'")
+                     == "1", timeout=10)
+            done = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
+            assert done.exit_code == 0, done.output
+            assert "1 client session(s) ended" in done.output and "a plain connection is refused" in done.output
+            assert app.wait(timeout=10) != 0  # its session was terminated
+        finally:
+            if app.poll() is None:
+                app.kill()
+                app.wait()
         assert "no data lost" in done.output
-        assert primary.psql("SHOW default_transaction_read_only") == "on"  # fenced
-        refused = primary.run(primary.bindir / "psql", "-X", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
-                              "postgres", "-c", "INSERT INTO t VALUES (0)", check=False)
-        assert "read-only transaction" in refused.stderr
+        # exactly one server accepts writes
+        assert [_writable(primary), _writable(standby)] == [False, True]
+        refused = primary.connect_attempt(user="postgres", db="postgres")
+        assert "yamori_fenced_no_such_library" in refused.stderr  # new sessions refused, whatever the role
+        inside = _past_fence(primary, "INSERT INTO t VALUES (0)")  # and even past the fence: read-only
+        assert "read-only transaction" in inside.stderr
         assert standby.psql("SELECT count(*) FROM t") == "1000"
         assert standby.psql("SELECT pg_is_in_recovery()") == "f"
+        # nothing of the fence reached the new primary (it is in postgresql.auto.conf, not replicated)
+        assert standby.psql("SHOW session_preload_libraries") == ""
+
+        lift = _past_fence(primary, "ALTER SYSTEM RESET session_preload_libraries")
+        assert lift.returncode == 0, lift.stderr
+        _past_fence(primary, "ALTER SYSTEM RESET default_transaction_read_only")
+        _past_fence(primary, "SELECT pg_reload_conf()")
+        assert wait_for(lambda: primary.psql("SHOW default_transaction_read_only", check=False) == "off",
+                        timeout=10)
 
 
 def test_a_standby_that_cannot_catch_up_stops_the_run_before_promotion(pg_tmpdir: Path) -> None:
@@ -117,10 +163,70 @@ def test_a_standby_that_cannot_catch_up_stops_the_run_before_promotion(pg_tmpdir
         assert stopped.exit_code == 2
         assert "stopped before promoting" in stopped.output and "[FAIL]" in stopped.output
         assert standby.psql("SELECT pg_is_in_recovery()") == "t"  # not promoted
-        assert primary.psql("SHOW default_transaction_read_only") == "on"  # fenced, as the message says
+        assert "stays fenced" in stopped.output and "ALTER SYSTEM RESET session_preload_libraries" in stopped.output
+        assert "To finish by hand instead" in stopped.output
+        assert [_writable(primary), _writable(standby)] == [False, False]  # fenced, as the message says
 
         forced = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", "--wait", "2", "--accept-loss")
         assert forced.exit_code == 0, forced.output
         assert "going on (--accept-loss)" in forced.output
         assert standby.psql("SELECT pg_is_in_recovery()") == "f"
         assert standby.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'late'") == "0"  # the loss
+
+
+def test_a_primary_yamori_cannot_fully_read_or_cannot_ask_is_never_missed(pg_tmpdir: Path) -> None:
+    with replication_pair(pg_tmpdir) as (primary, standby):
+        # a role without pg_monitor: the statistics cannot be read, the role still can
+        primary.psql("CREATE ROLE watcher LOGIN")
+        watcher = primary.dsn.replace("user=postgres", "user=watcher")
+        cfg = _config(pg_tmpdir, watcher, standby.dsn)
+        planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json")
+        plan = json.loads(planned.output)
+        assert planned.exit_code == 2 and plan["old_primary"] == "db1" and plan["old_primary_reachable"]
+        assert any("cannot fence it" in b for b in plan["blockers"]), plan["blockers"]
+        run = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
+        assert run.exit_code == 2 and "nothing was changed" in run.output
+
+        # the role question itself fails: the plan is blocked, not "no primary here"
+        primary.psql("REVOKE EXECUTE ON FUNCTION pg_is_in_recovery() FROM PUBLIC")
+        planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json")
+        plan = json.loads(planned.output)
+        assert planned.exit_code == 2
+        assert any("cannot say whether it is a primary" in b for b in plan["blockers"]), plan["blockers"]
+        run = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
+        assert run.exit_code == 2 and "nothing was changed" in run.output
+        assert standby.psql("SELECT pg_is_in_recovery()") == "t"
+        assert [_writable(primary), _writable(standby)] == [True, False]
+
+
+def test_paused_replay_beyond_the_bound_is_refused_and_nothing_changes(pg_tmpdir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with replication_pair(pg_tmpdir) as (primary, standby):
+        cfg = _config(pg_tmpdir, primary.dsn, standby.dsn)
+        with open(cfg, "a", encoding="utf-8") as f:
+            f.write("[postgres.failover]\nmax_lag_bytes = 1048576\nmax_replay_age = \"10m\"\n")
+        standby.psql("SELECT pg_wal_replay_pause()")
+        primary.psql("CREATE TABLE bulk AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g")
+        planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json")
+        plan = json.loads(planned.output)
+        assert planned.exit_code == 2 and plan["expected_loss_bytes"] > 1048576
+        assert any("max_lag_bytes" in b for b in plan["blockers"]), plan["blockers"]
+
+        run = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
+        assert run.exit_code == 2 and "--accept-loss" in run.output and "nothing was changed" in run.output
+        assert standby.psql("SELECT pg_is_in_recovery()") == "t"
+        assert standby.psql("SELECT pg_is_wal_replay_paused()") == "t"
+        assert primary.psql("SHOW session_preload_libraries") == ""
+        assert primary.psql("SHOW default_transaction_read_only") == "off"
+        assert [_writable(primary), _writable(standby)] == [True, False]
+
+        accepted = _yamori(cfg, "failover", "plan", "--to", "db2", "--accept-loss")
+        assert accepted.exit_code == 0, accepted.output
+
+        # at a terminal, --yes still wants the standby's name typed
+        monkeypatch.setattr("yamori.cli.failover._is_terminal", lambda: True)
+        typo = CliRunner().invoke(cli, ["-c", str(cfg), "failover", "run", "--to", "db2", "--yes", "--accept-loss"],
+                                  input="db1\n")
+        assert typo.exit_code == 2 and "not confirmed; nothing was changed" in typo.output
+        assert "expected data loss" in typo.output  # the plan was printed first
+        assert standby.psql("SELECT pg_is_in_recovery()") == "t"
+        assert primary.psql("SHOW session_preload_libraries") == ""

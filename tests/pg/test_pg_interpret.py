@@ -12,8 +12,7 @@ from yamori.config import ConfigError, parse_config
 from yamori.config.postgres import BackupEntry, DnsSettings, PostgresSettings, Thresholds
 from yamori.postgres.backups import backup_findings, scan_backups
 from yamori.postgres.failover.dns import record_change
-from yamori.postgres.failover.plan import TargetCheck, build_plan, expected_loss, lsn_bytes
-from yamori.postgres.inspect import ServerReport
+from yamori.postgres.failover.plan import PeerCheck, PlanOptions, TargetCheck, build_plan, expected_loss, lsn_bytes
 from yamori.postgres.pgpool import parse_pool_nodes, pool_findings
 from yamori.postgres.replication import interpret_replication, replication_findings
 from yamori.postgres.stats import delta_findings, interpret_server, rates, server_findings
@@ -155,11 +154,11 @@ def test_backups_age_and_size(tmp_path: Path) -> None:
 
 def test_lsn_and_expected_loss() -> None:
     assert lsn_bytes("16/B374D848") == (0x16 << 32) + 0xB374D848
-    target = TargetCheck("db3", None, True, "streaming", "10.0.0.1:5432", "0/3000000", "0/2000000", 1.0)
-    primary = ServerReport("db1")
+    target = TargetCheck("db3", None, True, "streaming", "10.0.0.1:5432", "0/3000000", "0/3000000", 1.0)
+    primary = PeerCheck("db1", None, True, False, "0/3000100", True)
     loss, note = expected_loss(target, primary, "0/3000100")
     assert loss == 0x100 and "256 bytes" in note
-    loss, note = expected_loss(target, ServerReport("db1", error="down"), None)
+    loss, note = expected_loss(target, PeerCheck("db1", error="down"), None)
     assert loss is None and "unknown" in note
 
 
@@ -171,21 +170,61 @@ def _settings(**extra: object) -> PostgresSettings:
 
 def test_plan_is_blocked_for_an_unreachable_or_primary_target() -> None:
     settings = _settings()
-    down = build_plan(settings, TargetCheck("db3", error="timeout expired"), [ServerReport("db1", error="refused")])
+    down = build_plan(settings, TargetCheck("db3", error="timeout expired"), [PeerCheck("db1", error="refused")])
     assert not down.ready and "unreachable" in down.blockers[0]
     primary = build_plan(settings, TargetCheck("db3", None, False), [])
     assert "already a primary" in primary.blockers[0]
 
 
 def test_plan_finds_the_old_primary_by_sender_and_never_prints_passwords() -> None:
-    target = TargetCheck("db3", None, True, None, "10.0.0.1:5432", "0/3000000", "0/3000000", 4000.0)
-    plan = build_plan(_settings(dns={"server": "192.0.2.53", "zone": "example.org", "record": "db"}), target,
-                      [ServerReport("db1", error="no route to host")])
+    target = TargetCheck("db3", None, True, None, "10.0.0.1:5432", "0/3000000", "0/3000000", 40.0)
+    settings = _settings(dns={"server": "192.0.2.53", "zone": "example.org", "record": "db"})
+    peers = [PeerCheck("db1", error="no route to host")]
+    refused = build_plan(settings, target, peers)
+    assert not refused.ready and "--old-primary-down" in refused.blockers[0]
+    plan = build_plan(settings, target, peers, PlanOptions(old_primary_down=True))
     assert plan.ready and plan.old_primary == "db1" and not plan.old_primary_reachable
     assert [s.key for s in plan.steps] == ["fence_manual", "promote", "wait_writable", "verify_write", "dns_update",
                                            "rebuild"]
     assert plan.steps[4].detail == "db.example.org. 60 IN A 203.0.113.7"
     assert "s3cret" not in str(plan.as_json())
+
+
+def test_a_primary_whose_statistics_fail_is_still_a_primary_and_one_that_cannot_say_blocks() -> None:
+    target = TargetCheck("db3", None, True, "streaming", "10.0.0.1:5432", "0/3000000", "0/3000000", 0.0)
+    # connected, role known, but yamori's role there is no superuser: it could not be fenced
+    weak = build_plan(_settings(), target, [PeerCheck("db1", None, True, False, "0/3000000", superuser=False)])
+    assert weak.old_primary == "db1" and not weak.ready and "cannot fence" in weak.blockers[0]
+    mute = build_plan(_settings(), target, [PeerCheck("db1", "permission denied for function", connected=True)])
+    assert not mute.ready and "cannot say whether it is a primary" in mute.blockers[0]
+    two = build_plan(_settings(), target, [PeerCheck("db1", None, True, False, "0/1", True),
+                                           PeerCheck("db2", None, True, False, "0/1", True)])
+    assert any("more than one primary" in b for b in two.blockers)
+    ok = build_plan(_settings(), target, [PeerCheck("db1", None, True, False, "0/3000000", True)])
+    assert ok.ready and [s.key for s in ok.steps][:2] == ["fence_sql", "catch_up"]
+
+
+def test_loss_beyond_the_bounds_refuses_unless_accepted() -> None:
+    settings = _settings(failover={"max_lag_bytes": 1000, "max_replay_age": "10m"})
+    old = [PeerCheck("db1", None, True, False, "0/3000000", True)]
+    behind = TargetCheck("db3", None, True, "streaming", "10.0.0.1:5432", "0/2000000", "0/2000000", 5.0)
+    plan = build_plan(settings, behind, old)
+    assert plan.expected_loss_bytes == 0x1000000 and "max_lag_bytes" in plan.blockers[0]
+    assert build_plan(settings, behind, old, PlanOptions(accept_loss=True)).ready
+    stale = TargetCheck("db3", None, True, None, None, "0/3000000", "0/3000000", 3 * 86400.0)
+    down = build_plan(settings, stale, [PeerCheck("db1", error="refused")], PlanOptions(old_primary_down=True))
+    assert not down.ready and "max_replay_age" in down.blockers[0]
+    unknown = TargetCheck("db3", None, True, None, None, "0/3000000", "0/3000000", None)
+    blind = build_plan(settings, unknown, [PeerCheck("db1", error="refused")], PlanOptions(old_primary_down=True))
+    assert "cannot be bounded" in blind.blockers[0]
+
+
+def test_pgpool_with_an_unreachable_old_primary_keeps_the_keep_it_down_step() -> None:
+    settings = _settings(pgpool={"dsn": "host=127.0.0.1 port=9999", "pcp_host": "127.0.0.1"})
+    target = TargetCheck("db3", None, True, None, "10.0.0.1:5432", "0/3000000", "0/3000000", 1.0)
+    plan = build_plan(settings, target, [PeerCheck("db1", error="refused")], PlanOptions(old_primary_down=True))
+    assert [s.key for s in plan.steps][:2] == ["fence_pcp", "fence_manual"]
+    assert "powered off or isolated" in plan.steps[1].detail
 
 
 def test_record_change_types() -> None:

@@ -57,6 +57,13 @@ class DnsSettings(Section):
     key_algorithm: str = Field("hmac-sha256", description="TSIG algorithm")
 
 
+class FailoverSettings(Section):
+    max_lag_bytes: int = Field(16 * 2**20, ge=0, description="failover refuses (unless --accept-loss) when the "
+                               "target standby is more WAL bytes than this behind the old primary")
+    max_replay_age: Duration = Field(600.0, description="failover refuses (unless --accept-loss) when the "
+                                     "target standby last replayed longer ago than this, e.g. 10m")
+
+
 class Thresholds(Section):
     lag_warning_bytes: int = Field(16 * 2**20, description="replay lag WARNING")
     lag_critical_bytes: int = Field(256 * 2**20, description="replay lag CRITICAL")
@@ -82,6 +89,7 @@ class PostgresSettings(Section):
     pgpool: PgpoolSettings | None = None
     backups: list[BackupEntry] = Field(default_factory=list)
     dns: DnsSettings | None = None
+    failover: FailoverSettings = Field(default_factory=FailoverSettings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PostgresSettings:

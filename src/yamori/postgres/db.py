@@ -17,13 +17,16 @@ class Unreachable(Exception):
     """The server could not be reached or refused us; the text is libpq's reason."""
 
 
-def connect(dsn: str, *, timeout: int = 5, autocommit: bool = True) -> psycopg.Connection[Row]:
+def connect(dsn: str, *, timeout: int = 5, autocommit: bool = True,
+            options: str | None = None) -> psycopg.Connection[Row]:
+    """`options`: server settings for this session (libpq options=, e.g. "-c name=value")."""
     import psycopg
     from psycopg.rows import dict_row
 
+    extra = {"options": options} if options is not None else {}
     try:
         return psycopg.connect(dsn, connect_timeout=timeout, autocommit=autocommit,
-                               row_factory=dict_row, application_name="yamori")
+                               row_factory=dict_row, application_name="yamori", **extra)
     except psycopg.Error as err:
         raise Unreachable(reason(err)) from err
 

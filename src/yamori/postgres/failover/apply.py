@@ -10,16 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ...config.postgres import PostgresSettings
 from ..db import Row, Unreachable, connect, one, reason, rows
 from ..pgpool import detach_command, find_node, read_pool_nodes, run_pcp
 from .dns import DnsError, apply_change, query_record, record_change
-from .plan import FailoverPlan, Step, lsn_bytes, new_address, read_target, server_entry
+from .fence import FENCE_LIBRARY, FenceError, apply_fence, connect_exempt, lift_text
+from .plan import FailoverPlan, Step, _without_password, lsn_bytes, new_address, read_target, server_entry
 
-FENCE_SQL = ("ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
-TERMINATE_SQL = ("SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity "
-                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
 CHECK_TABLE_SQL = ("CREATE TABLE IF NOT EXISTS yamori_failover_check (id bigserial PRIMARY KEY, "
                    "at timestamptz NOT NULL DEFAULT now(), promoted text NOT NULL)")
 
@@ -52,17 +51,38 @@ def apply_plan(plan: FailoverPlan, settings: PostgresSettings, report: Callable[
     if again.error is not None or not again.in_recovery:
         raise StepFailed(f"target {plan.target.name} changed since the plan: "
                          + (again.error or "it is no longer a standby"))
+    fenced: list[str] = []  # servers fenced so far: a later failure says how to lift or finish
     for step in plan.steps:
         try:
             message = "printed for you to do" if step.manual else ACTIONS[step.key](step, settings, options)
-        except (StepFailed, Unreachable, DnsError) as err:
-            report(StepResult(step, False, str(err)))
+        except (StepFailed, Unreachable, DnsError, FenceError) as err:
+            report(StepResult(step, False, str(err) + _after_fence(plan, settings, step, fenced)))
             return False
         except Exception as err:  # psycopg errors: the server's own words
-            report(StepResult(step, False, reason(err)))
+            report(StepResult(step, False, reason(err) + _after_fence(plan, settings, step, fenced)))
             return False
+        if step.key == "fence_sql":
+            fenced.append(step.server)
         report(StepResult(step, True, message))
     return True
+
+
+def _after_fence(plan: FailoverPlan, settings: PostgresSettings, failed: Step, fenced: list[str]) -> str:
+    if failed.key == "fence_sql":
+        fenced = [*fenced, failed.server]  # it may be half-applied: the undo is harmless either way
+    if not fenced:
+        return ""
+    target = plan.target.name
+    shown = _without_password(_dsn(settings, target))
+    promoted = failed.key not in ("fence_sql", "fence_pcp", "catch_up", "promote")
+    lines = [lift_text(name, _without_password(_dsn(settings, name))) for name in fenced]
+    if promoted:
+        lines.append(f"To finish by hand: {target} is promoted; do the remaining steps below yourself.")
+    else:
+        lines.append(f"To finish by hand instead: psql '{shown}' -c \"SELECT pg_wal_replay_resume(); "
+                     f"SELECT pg_promote(wait => true)\", check it accepts a write, then switch DNS and "
+                     "rebuild the old primary as the plan says (the fence stays until then).")
+    return "\n      " + "\n      ".join(lines)
 
 
 def _dsn(settings: PostgresSettings, name: str) -> str:
@@ -70,15 +90,9 @@ def _dsn(settings: PostgresSettings, name: str) -> str:
 
 
 def fence_sql(step: Step, settings: PostgresSettings, options: RunOptions) -> str:
-    with connect(_dsn(settings, step.server), timeout=settings.connect_timeout) as conn:
-        for sql in FENCE_SQL:
-            rows(conn, sql)
-        # Sessions started before the reload keep their old default: end them so they reconnect read-only.
-        ended = one(conn, TERMINATE_SQL).get("n", 0)
-        setting = one(conn, "SELECT current_setting('default_transaction_read_only') AS v").get("v")
-    if setting != "on":
-        raise StepFailed(f"{step.server}: default_transaction_read_only is still {setting}")
-    return f"{step.server} is read-only for new transactions; {ended} client session(s) ended"
+    done = apply_fence(_dsn(settings, step.server), settings.connect_timeout)
+    return (f"{step.server} refuses new sessions and is read-only; {done.ended_sessions} client session(s) "
+            "ended; verified: a plain connection is refused and a write fails")
 
 
 def fence_pcp(step: Step, settings: PostgresSettings, options: RunOptions) -> str:
@@ -100,7 +114,7 @@ def catch_up(step: Step, settings: PostgresSettings, options: RunOptions) -> str
     """After fencing, let the target receive the old primary's last WAL so nothing is lost
     (promotion replays everything received, even when replay was paused)."""
     target = step.server
-    with connect(_dsn(settings, step.peer), timeout=settings.connect_timeout) as old:
+    with connect_exempt(_dsn(settings, step.peer), settings.connect_timeout) as old:
         final = str(one(old, "SELECT pg_current_wal_lsn()::text AS lsn")["lsn"])
     deadline = time.monotonic() + options.wait_seconds
     replayed = None
@@ -114,8 +128,7 @@ def catch_up(step: Step, settings: PostgresSettings, options: RunOptions) -> str
     behind = f"{lsn_bytes(final) - lsn_bytes(replayed):,} bytes" if replayed else "an unknown amount"
     if not options.accept_loss:
         raise StepFailed(f"{target} is still {behind} behind {step.peer} after {options.wait_seconds:.0f}s; "
-                         f"stopped before promoting. {step.peer} stays fenced (undo: ALTER SYSTEM RESET "
-                         "default_transaction_read_only; SELECT pg_reload_conf()); or run again with --accept-loss")
+                         "stopped before promoting; or run again with --accept-loss")
     return f"{target} still {behind} behind after {options.wait_seconds:.0f}s; going on (--accept-loss)"
 
 
@@ -134,18 +147,35 @@ def wait_writable(step: Step, settings: PostgresSettings, options: RunOptions) -
     deadline = time.monotonic() + options.wait_seconds
     state: Row = {}
     while time.monotonic() < deadline:
-        with connect(_dsn(settings, step.server), timeout=settings.connect_timeout) as conn:
+        with connect_exempt(_dsn(settings, step.server), settings.connect_timeout) as conn:
             state = one(conn, "SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro, "
                               "current_setting('default_transaction_read_only') AS dro")
-            if not state["rec"] and state["dro"] == "on":
-                rows(conn, "ALTER SYSTEM RESET default_transaction_read_only")
+            fence_left = _fence_in_config(conn)
+            if not state["rec"] and (state["dro"] == "on" or fence_left):
+                rows(conn, "ALTER SYSTEM RESET default_transaction_read_only")  # a fence from an earlier failover
+                if fence_left:
+                    rows(conn, "ALTER SYSTEM RESET session_preload_libraries")
                 rows(conn, "SELECT pg_reload_conf()")
+                time.sleep(0.2)
                 continue
             if not state["rec"] and state["ro"] == "off":
                 return f"{step.server} is out of recovery and read-write"
         time.sleep(0.2)
     raise StepFailed(f"{step.server} does not accept writes after {options.wait_seconds:.0f}s "
                      f"(in recovery: {state.get('rec')}, read-only: {state.get('ro')})")
+
+
+def _fence_in_config(conn: Any) -> bool:
+    """Is session_preload_libraries yamori's fence in the server's files? (Our own session resets
+    it, so current_setting cannot tell; pg_file_settings is for superusers: others cannot have one.)"""
+    import psycopg
+
+    try:
+        found = one(conn, "SELECT setting FROM pg_file_settings WHERE name = 'session_preload_libraries' "
+                          "AND applied ORDER BY seqno DESC LIMIT 1")
+    except psycopg.Error:
+        return False
+    return found.get("setting") == FENCE_LIBRARY
 
 
 def verify_write(step: Step, settings: PostgresSettings, options: RunOptions) -> str:

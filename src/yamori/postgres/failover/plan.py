@@ -1,11 +1,11 @@
-"""Guided failover, the planning half: check the target standby, find the old primary, work
-out the expected data loss and list every step as data. `failover_apply.apply_plan` runs it.
+"""Guided failover, the planning half: check the target standby, ask every other server on
+its own whether it is a primary, bound the expected data loss and list every step as data.
+`apply.apply_plan` runs it.
 
-Fencing without ssh: yamori cannot stop a remote server, so a reachable old primary is fenced
-from SQL: `ALTER SYSTEM SET default_transaction_read_only = on` + reload (it survives a
-restart), then its client sessions are terminated so they reconnect read-only. A client can
-still open an explicit READ WRITE transaction, so where pgpool's PCP is configured the node is
-also detached there, which cuts the application's path to it.
+One primary always: a server that answers is asked `pg_is_in_recovery()` by itself (a failing
+statistics query never hides a primary); a server that answers but cannot say blocks the plan,
+as do two primaries, a reachable primary yamori cannot fence (see `fence.py`), and an
+unreachable old primary unless the operator states it is powered off or isolated.
 """
 
 from __future__ import annotations
@@ -14,18 +14,23 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ...config.postgres import PostgresSettings, ServerEntry
-from ..db import Row, Unreachable, connect, one
-from ..inspect import ServerReport, inspect_server
+from ..db import Row, Unreachable, one, reason
 from .dns import record_change
+from .fence import FENCE_LIBRARY, connect_exempt, is_fence_refusal, lift_text
 
 TARGET_SQL = """
 SELECT pg_is_in_recovery() AS in_recovery,
        pg_last_wal_receive_lsn()::text AS receive_lsn, pg_last_wal_replay_lsn()::text AS replay_lsn,
        CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS paused,
-       extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_age,
+       -- seconds since the standby last replayed: 0 while it streams and has replayed all it received
+       CASE WHEN (SELECT status FROM pg_stat_wal_receiver) = 'streaming'
+                 AND pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8 AS replay_age,
        (SELECT status FROM pg_stat_wal_receiver) AS receiver_status,
        (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver) AS sender
 """
+ROLE_SQL = "SELECT pg_is_in_recovery() AS in_recovery"
+PRIMARY_SQL = "SELECT pg_current_wal_lsn()::text AS lsn, current_setting('is_superuser') AS superuser"
 
 
 class FailoverError(Exception):
@@ -56,6 +61,35 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerCheck:
+    """Another configured server, asked only what failover must know: is it a primary?"""
+
+    name: str
+    error: str | None = None  # why it could not be reached, or why it could not say
+    connected: bool = False  # it answered (with `error`: but could not say whether it is a primary)
+    in_recovery: bool | None = None
+    lsn: str | None = None  # pg_current_wal_lsn() of a primary
+    superuser: bool = False  # yamori's role there can fence it
+    fenced: bool = False  # refused us with yamori's own fence (an earlier run)
+
+    @property
+    def reachable(self) -> bool:
+        return self.connected
+
+    @property
+    def role(self) -> str | None:
+        if self.in_recovery is None:
+            return None
+        return "standby" if self.in_recovery else "primary"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    accept_loss: bool = False  # go on beyond [postgres.failover] max_lag_bytes / max_replay_age
+    old_primary_down: bool = False  # the operator states the unreachable old primary is off or isolated
+
+
+@dataclass(frozen=True, slots=True)
 class FailoverPlan:
     target: TargetCheck
     old_primary: str | None
@@ -65,6 +99,9 @@ class FailoverPlan:
     loss_note: str
     blockers: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    replay_age_seconds: float | None = None
+    max_lag_bytes: int = 0
+    max_replay_age: float = 0.0
 
     @property
     def ready(self) -> bool:
@@ -74,6 +111,8 @@ class FailoverPlan:
         return {"target": asdict(self.target), "old_primary": self.old_primary,
                 "old_primary_reachable": self.old_primary_reachable, "old_primary_lsn": self.old_primary_lsn,
                 "expected_loss_bytes": self.expected_loss_bytes, "loss_note": self.loss_note,
+                "replay_age_seconds": self.replay_age_seconds, "max_lag_bytes": self.max_lag_bytes,
+                "max_replay_age_seconds": self.max_replay_age,
                 "ready": self.ready, "blockers": self.blockers, "steps": [asdict(s) for s in self.steps]}
 
 
@@ -96,10 +135,9 @@ def read_target(entry: ServerEntry, settings: PostgresSettings) -> TargetCheck:
     import psycopg
 
     try:
-        with connect(entry.dsn, timeout=settings.connect_timeout) as conn:
+        with connect_exempt(entry.dsn, settings.connect_timeout) as conn:
             return interpret_target(entry.name, one(conn, TARGET_SQL))
     except (Unreachable, psycopg.Error) as err:
-        from ..db import reason
         return TargetCheck(entry.name, error=reason(err))
 
 
@@ -109,16 +147,41 @@ def interpret_target(name: str, row: Row) -> TargetCheck:
                        None if row.get("replay_age") is None else float(row["replay_age"]), bool(row.get("paused")))
 
 
-def plan_failover(settings: PostgresSettings, target_name: str) -> FailoverPlan:
+def read_peer(entry: ServerEntry, settings: PostgresSettings) -> PeerCheck:
+    """pg_is_in_recovery() on its own (nothing else can make the answer unknown), then for a
+    primary its WAL position and whether yamori's role can fence it, separately."""
+    import psycopg
+
+    try:
+        conn = connect_exempt(entry.dsn, settings.connect_timeout)
+    except Unreachable as err:
+        return PeerCheck(entry.name, str(err), fenced=is_fence_refusal(str(err)))
+    with conn:
+        try:
+            role = one(conn, ROLE_SQL)
+        except psycopg.Error as err:
+            return PeerCheck(entry.name, reason(err), connected=True)
+        if "in_recovery" not in role or role["in_recovery"] is None:
+            return PeerCheck(entry.name, "pg_is_in_recovery() returned nothing", connected=True)
+        if role["in_recovery"]:
+            return PeerCheck(entry.name, None, True, True)
+        try:
+            primary = one(conn, PRIMARY_SQL)
+        except psycopg.Error:  # the role is known; position and privileges stay unknown
+            return PeerCheck(entry.name, None, True, False)
+        return PeerCheck(entry.name, None, True, False, primary.get("lsn"), primary.get("superuser") == "on")
+
+
+def plan_failover(settings: PostgresSettings, target_name: str, options: PlanOptions | None = None) -> FailoverPlan:
     entry = server_entry(settings, target_name)
     target = read_target(entry, settings)
-    reports = [inspect_server(e, settings) for e in settings.servers if e.name != target_name]
-    return build_plan(settings, target, reports)
+    peers = [read_peer(e, settings) for e in settings.servers if e.name != target_name]
+    return build_plan(settings, target, peers, options)
 
 
-def find_old_primary(settings: PostgresSettings, target: TargetCheck,
-                     others: list[ServerReport]) -> ServerReport | None:
-    """A reachable primary; else the server the standby streamed from; else the only other one."""
+def find_old_primary(settings: PostgresSettings, target: TargetCheck, others: list[PeerCheck]) -> PeerCheck | None:
+    """A reachable primary; else the server the standby streamed from; else the only other one
+    that is not a known standby."""
     primaries = [r for r in others if r.role == "primary"]
     if primaries:
         return primaries[0]
@@ -126,7 +189,7 @@ def find_old_primary(settings: PostgresSettings, target: TargetCheck,
         for r in others:
             if endpoint(server_entry(settings, r.name).dsn) == target.sender:
                 return r
-    down = [r for r in others if not r.reachable]
+    down = [r for r in others if r.role != "standby"]
     return down[0] if len(down) == 1 else None
 
 
@@ -140,48 +203,97 @@ def endpoint(dsn: str) -> str | None:
     return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
 
 
-def build_plan(settings: PostgresSettings, target: TargetCheck, others: list[ServerReport]) -> FailoverPlan:
+def build_plan(settings: PostgresSettings, target: TargetCheck, others: list[PeerCheck],
+               options: PlanOptions | None = None) -> FailoverPlan:
     """Pure: the checks' results -> blockers, expected loss and steps."""
-    blockers = _blockers(target, others)
+    options = options or PlanOptions()
+    limits = settings.failover
     old = find_old_primary(settings, target, others)
-    old_lsn = old.replication.position if old and old.replication else None
+    old_lsn = old.lsn if old and old.role == "primary" else None
     loss, note = expected_loss(target, old, old_lsn)
+    blockers = _blockers(target, others)
+    if target.error is None and target.in_recovery:
+        blockers += _old_primary_blockers(old, others, options)
+        blockers += _loss_blockers(loss, target.replay_age_seconds, limits.max_lag_bytes, limits.max_replay_age,
+                                   options.accept_loss)
     steps = _fence_steps(settings, old, target.name) + _promote_steps(target) + _dns_steps(settings, target.name)
     steps.append(rebuild_step(settings, target.name, old.name if old else None))
     return FailoverPlan(target, old.name if old else None, bool(old and old.reachable), old_lsn,
-                        loss, note, blockers, steps)
+                        loss, note, blockers, steps, target.replay_age_seconds, limits.max_lag_bytes,
+                        limits.max_replay_age)
 
 
-def _blockers(target: TargetCheck, others: list[ServerReport]) -> list[str]:
+def _blockers(target: TargetCheck, others: list[PeerCheck]) -> list[str]:
     if target.error is not None:
         return [f"target {target.name} is unreachable: {target.error}"]
     found = []
     if not target.in_recovery:
         found.append(f"target {target.name} is already a primary (not in recovery): nothing to promote")
+    for r in others:
+        if r.connected and r.role is None:
+            found.append(f"{r.name} answers but cannot say whether it is a primary ({r.error}): "
+                         "it might take writes after the promotion; find out by hand first")
     primaries = [r.name for r in others if r.role == "primary"]
     if len(primaries) > 1:
         found.append(f"more than one primary is running ({', '.join(primaries)}): sort that out first")
     return found
 
 
-def expected_loss(target: TargetCheck, old: ServerReport | None, old_lsn: str | None) -> tuple[int | None, str]:
-    """Promotion replays everything the standby received, so the loss is primary - received."""
+def _old_primary_blockers(old: PeerCheck | None, others: list[PeerCheck], options: PlanOptions) -> list[str]:
+    found = []
+    if old is not None and old.role == "primary" and not old.superuser:
+        found.append(f"{old.name} is a running primary and the role yamori connects as there is not a "
+                     "superuser: yamori cannot fence it, so promoting would make two primaries")
+    down = [r for r in others if not r.connected and not r.fenced]
+    if down and not options.old_primary_down:
+        names = ", ".join(r.name for r in down)
+        found.append(f"{names} cannot be reached ({'; '.join(f'{r.name}: {r.error}' for r in down)}): "
+                     "yamori cannot fence what it cannot reach. Power it off or isolate it from the network "
+                     "(a primary that comes back takes writes on a dead branch), then run again with "
+                     "--old-primary-down")
+    if old is None and not options.old_primary_down:
+        found.append("no old primary found among the configured servers: make sure none is running, "
+                     "then run again with --old-primary-down")
+    return found
+
+
+def _loss_blockers(loss: int | None, age: float | None, max_bytes: int, max_age: float, accept: bool) -> list[str]:
+    if accept:
+        return []
+    found = []
+    if loss is not None and loss > max_bytes:
+        found.append(f"expected loss {loss:,} bytes exceeds [postgres.failover] max_lag_bytes = {max_bytes:,}; "
+                     "run again with --accept-loss to promote anyway")
+    if age is not None and age > max_age:
+        found.append(f"the target last replayed {age:.0f}s ago, beyond [postgres.failover] max_replay_age = "
+                     f"{max_age:.0f}s; run again with --accept-loss to promote anyway")
+    if loss is None and age is None:
+        found.append("the expected loss cannot be bounded (old primary's position and the target's last replay "
+                     "unknown); run again with --accept-loss to promote anyway")
+    return found
+
+
+def expected_loss(target: TargetCheck, old: PeerCheck | None, old_lsn: str | None) -> tuple[int | None, str]:
+    """Bytes the target has not replayed yet (promotion also applies what it received but did
+    not replay, which the catch-up step waits for; the bound stays on what is applied)."""
     received = target.receive_lsn or target.replay_lsn
+    replayed = target.replay_lsn or received
     streaming = "streaming" if target.receiver_status == "streaming" else \
         f"NOT streaming ({target.receiver_status or 'no WAL receiver'})"
     age = "" if target.replay_age_seconds is None else \
-        f"; newest replayed transaction {target.replay_age_seconds:.0f}s old"
-    if old_lsn and received:
-        loss = max(0, lsn_bytes(old_lsn) - lsn_bytes(received))
+        f"; last replayed {target.replay_age_seconds:.0f}s ago"
+    if old_lsn and replayed:
+        loss = max(0, lsn_bytes(old_lsn) - lsn_bytes(replayed))
         return loss, (f"target {streaming}; primary {old.name if old else '?'} at {old_lsn}, target received "
-                      f"{received}: {loss:,} bytes of WAL behind now; yamori fences the primary and waits for "
-                      f"the target to catch up first, so a planned switchover should lose nothing{age}")
+                      f"{received}, replayed {replayed}: {loss:,} bytes of WAL behind now; yamori fences the "
+                      f"primary and waits for the target to catch up first, so a planned switchover should "
+                      f"lose nothing{age}")
     who = old.name if old else "the old primary"
     return None, (f"target {streaming}, received up to {received or 'unknown'}; {who} is unreachable, so its last "
                   f"position is unknown: everything it committed after that position is lost{age}")
 
 
-def _fence_steps(settings: PostgresSettings, old: ServerReport | None, target: str) -> list[Step]:
+def _fence_steps(settings: PostgresSettings, old: PeerCheck | None, target: str) -> list[Step]:
     if old is None:
         return [Step("fence_manual", "?", "make sure no old primary can take writes",
                      "no reachable primary and no unique candidate: check by hand that every former primary "
@@ -193,19 +305,30 @@ def _fence_steps(settings: PostgresSettings, old: ServerReport | None, target: s
                           f"pcp_detach_node -h {pool.pcp_host} -p {pool.pcp_port} -U {pool.pcp_user} -w "
                           f"-n <node id of {old.name}>"))
     if old.reachable:
-        steps.append(Step("fence_sql", old.name, f"fence {old.name}: read-only, then end its client sessions",
+        steps.append(Step("fence_sql", old.name, f"fence {old.name}: refuse new sessions, read-only, end sessions",
+                          f"ALTER SYSTEM SET session_preload_libraries = '{FENCE_LIBRARY}'; "
                           "ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
                           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"))
+                          "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid(); "
+                          "verify: a new plain session is refused, no client session left, "
+                          "CREATE TABLE fails read-only\n" + lift_text(old.name, _shown(settings, old.name))))
         steps.append(Step("catch_up", target, f"wait until {target} has received {old.name}'s last WAL",
                           f"compare pg_current_wal_lsn() on {old.name} with pg_last_wal_receive_lsn() "
                           f"on {target} (up to 60s)", peer=old.name))
-    elif not steps:
+    elif old.fenced:
+        steps.append(Step("fence_manual", old.name, f"{old.name} is already fenced by yamori",
+                          f"it refuses new sessions ({FENCE_LIBRARY}); keep it so until it is rebuilt",
+                          manual=True))
+    else:
         steps.append(Step("fence_manual", old.name, f"{old.name} is unreachable: keep it down",
-                          f"yamori cannot fence {old.name} from here; make sure it stays stopped (stop PostgreSQL "
-                          "or power it off) until it is rebuilt as a standby, or clients that still reach it "
-                          "will write to a dead branch", manual=True))
+                          f"yamori cannot fence {old.name} from here; it must stay powered off or isolated "
+                          "(stop PostgreSQL, power it off, cut its network) until it is rebuilt as a standby, "
+                          "or clients that still reach it will write to a dead branch", manual=True))
     return steps
+
+
+def _shown(settings: PostgresSettings, name: str) -> str:
+    return _without_password(server_entry(settings, name).dsn)
 
 
 def _promote_steps(target: TargetCheck) -> list[Step]:
@@ -253,7 +376,8 @@ def rebuild_step(settings: PostgresSettings, target: str, old: str | None) -> St
         f"  pg_rewind --target-pgdata=\"$PGDATA\" --source-server='{source}' --write-recovery-conf --progress",
         "  (pg_rewind needs wal_log_hints = on or data checksums; otherwise start afresh:)",
         f"  rm -rf \"$PGDATA\"/* && pg_basebackup -d '{source}' -D \"$PGDATA\" -R -X stream -C -S {slot}",
-        "  in postgresql.auto.conf remove default_transaction_read_only (yamori's fence),",
+        "  in postgresql.auto.conf remove session_preload_libraries and default_transaction_read_only"
+        " (yamori's fence) if they are still there,",
         "  start PostgreSQL; `yamori pg status` must show it streaming from the new primary",
     ]), manual=True)
 
@@ -279,7 +403,9 @@ def plan_text(plan: FailoverPlan) -> list[str]:
                                                               " (reachable)" if plan.old_primary_reachable
                                                               else " (unreachable)"),
              "expected data loss: " + ("unknown" if plan.expected_loss_bytes is None
-                                       else f"{plan.expected_loss_bytes:,} bytes") + f" — {plan.loss_note}"]
+                                       else f"{plan.expected_loss_bytes:,} bytes") + ", last replayed "
+             + ("at an unknown time" if plan.replay_age_seconds is None else f"{plan.replay_age_seconds:.0f}s ago")
+             + f" (limits {plan.max_lag_bytes:,} bytes, {plan.max_replay_age:.0f}s) — {plan.loss_note}"]
     lines += [f"BLOCKED: {b}" for b in plan.blockers]
     for i, step in enumerate(plan.steps, 1):
         lines.append(f"{i}. {'[you] ' if step.manual else ''}{step.title}")
