@@ -23,7 +23,7 @@ def connect(dsn: str, *, timeout: int = 5, autocommit: bool = True,
     import psycopg
     from psycopg.rows import dict_row
 
-    extra = {"options": options} if options is not None else {}
+    extra: dict[str, Any] = {"options": options} if options is not None else {}
     try:
         return psycopg.connect(dsn, connect_timeout=timeout, autocommit=autocommit,
                                row_factory=dict_row, application_name="yamori", **extra)
