@@ -66,29 +66,29 @@ def _print_text(data: dict) -> None:  # type: ignore[type-arg]
 
 @command.command("restore-test")
 @click.argument("name")
-@click.option("--dsn", help="Server for the scratch database (default: the backup's restore_dsn).")
+@click.option("--dsn", help="Server for a scratch database instead of a throwaway cluster "
+                            "(default: the backup's restore_dsn unless restore_test is set).")
 @pass_context
 def restore_test(ctx: CliContext, name: str, dsn: str | None) -> None:
-    """Restore the newest dump of backup NAME into a scratch database, count its tables, drop it.
+    """Restore the newest dump of backup NAME into a throwaway cluster (or a scratch database
+    on --dsn / restore_dsn), count its tables, throw it away. Plain dumps with psql
+    meta-commands are refused.
 
-    Exit code: 0 restored, 2 failed."""
+    Exit code: 0 restored, 2 failed or refused."""
     from pathlib import Path
 
-    from ..postgres.backups import scan_backups
-    from ..postgres.restore import restore_test as run_restore
+    from ..postgres.backups import run_restore, scan_backups
     from .context import fail
 
     entry = next((b for b in ctx.settings.postgres.backups if b.name == name), None)
     if entry is None:
         known = ", ".join(b.name for b in ctx.settings.postgres.backups) or "none configured"
         fail(f"no [[postgres.backups]] named {name!r} (configured: {known})")
-    target = dsn or entry.restore_dsn
-    if not target:
-        fail(f"backup {name}: give --dsn or set restore_dsn")
     newest = scan_backups(entry).newest
     if newest is None:
         fail(f"backup {name}: no file matching {entry.pattern} in {entry.dir}")
-    click.echo(f"restoring {newest.path} into a scratch database…", err=True)
-    result = run_restore(Path(newest.path), target)
+    where = "a scratch database" if dsn or (entry.restore_dsn and not entry.restore_test) else "a throwaway cluster"
+    click.echo(f"restoring {newest.path} into {where}…", err=True)
+    result = run_restore(entry, Path(newest.path), dsn)
     click.echo(("ok: " if result.ok else "FAILED: ") + result.message)
     sys.exit(0 if result.ok else 2)

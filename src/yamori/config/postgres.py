@@ -43,6 +43,13 @@ class BackupEntry(Section):
     restore_dsn: str | None = Field(None, description="set to test-restore the newest dump (pg_dump custom, "
                                     "directory or plain .sql[.gz]) into a scratch database on this server")
     restore_interval: Duration = Field(7 * 86400.0, description="how often the agent runs the restore test")
+    restore_test: bool = Field(False, description="test-restore the newest dump into a throwaway cluster run by "
+                               "restore_user (the safe way: nothing in the dump runs as yamori or on a real server)")
+    restore_user: str = Field("nobody", description="unprivileged OS user running the throwaway cluster "
+                              "(used when yamori runs as root)")
+    restore_max_bytes: int = Field(10 * 2**30, gt=0, description="stop the restore test when the throwaway "
+                                   "cluster's data grows beyond this many bytes")
+    restore_timeout: Duration = Field(3600.0, description="stop the restore test after this long")
 
 
 class DnsSettings(Section):

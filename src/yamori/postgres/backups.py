@@ -12,7 +12,7 @@ from typing import Any
 from ..config.postgres import BackupEntry, PostgresSettings
 from ..probe import Probe
 from ..records import Finding, Record, Sample, Severity
-from .restore import RestoreResult, restore_test
+from .restore import RestoreResult, restore_sandboxed, restore_test
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,14 @@ def restore_findings(entry: BackupEntry, result: RestoreResult) -> list[Finding]
                     "the newest backup may be unusable: check the dump job and restore it by hand")]
 
 
+def run_restore(entry: BackupEntry, path: Path, dsn: str | None = None) -> RestoreResult:
+    """The throwaway cluster unless a server is named (--dsn, or restore_dsn without restore_test)."""
+    dsn = dsn or (None if entry.restore_test else entry.restore_dsn)
+    if dsn:
+        return restore_test(path, dsn, timeout=entry.restore_timeout)
+    return restore_sandboxed(path, entry.restore_user, entry.restore_timeout, entry.restore_max_bytes)
+
+
 class BackupsProbe(Probe):
     """`postgres.backups`: age and size of every configured backup; the restore test when due."""
 
@@ -108,7 +116,8 @@ class BackupsProbe(Probe):
         self.entries = settings.backups
         self.interval = max(settings.interval, 300.0)
         # A restore test can take as long as the dump is big; the scan alone is quick.
-        self.timeout = 3600.0 if any(e.restore_dsn for e in self.entries) else 30.0
+        restoring = [e.restore_timeout + 120 for e in self.entries if e.restore_dsn or e.restore_test]
+        self.timeout = max(restoring) if restoring else 30.0
         self.clock = clock
         self._restored: dict[str, float] = {}  # backup name -> when its restore test last ran
 
@@ -127,11 +136,12 @@ class BackupsProbe(Probe):
 
     def _restore_due(self, entry: BackupEntry, report: BackupReport, now: float) -> bool:
         last = self._restored.get(entry.name)
-        return bool(entry.restore_dsn and report.newest) and (last is None or now - last >= entry.restore_interval)
+        wanted = bool((entry.restore_dsn or entry.restore_test) and report.newest)
+        return wanted and (last is None or now - last >= entry.restore_interval)
 
     def _restore(self, entry: BackupEntry, report: BackupReport, now: float) -> list[Record]:
-        assert entry.restore_dsn is not None and report.newest is not None
+        assert report.newest is not None
         self._restored[entry.name] = now
-        result = restore_test(Path(report.newest.path), entry.restore_dsn)
+        result = run_restore(entry, Path(report.newest.path))
         sample = Sample("postgres.backup.restore_ok", 1.0 if result.ok else 0.0, {"backup": entry.name})
         return [sample, *restore_findings(entry, result)]
