@@ -24,6 +24,7 @@ from .catalog import build_probes, build_services
 from .config import Settings
 from .probe import Probe, ProbeResult, run_probe
 from .records import Finding, Sample
+from .statefiles import ensure_dir
 from .systemd import notify as sd_notify
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Agent:
 
     async def run(self, *, install_signals: bool = True) -> None:
         settings = self.settings
-        settings.agent.state_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(settings.agent.state_dir)  # 0700, whatever the umask
         self.store = await self._in_writer(_open_store, settings)
         self.alerting = _open_alerting(settings, self.state.hostname, self.clock)
         probes = build_probes(settings)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..config.alerts import AlertsSettings, RuleSettings
 from ..probe import ProbeResult
 from ..records import Finding, Sample, Severity, State
+from ..redact import scrub
 from .messages import Notification
 from .notifier import DeliveryError, Notifier, build_notifiers
 from .outbox import Outbox, OutboxError, Pending
@@ -221,6 +222,7 @@ class Alerting:
             if (NOTIFY_FAILING, item.notifier) in self.alerts:
                 self._notifier_health(item.notifier, State.OK, "")
             return True
+        error = scrub(error)  # into the log, the database and the notify.failing alert: no secret URL
         now = self.clock()
         retry_at = now + self._backoff(item.attempts + 1)
         failures = self.outbox.failed(item.note.id, item.notifier, error, now, retry_at)

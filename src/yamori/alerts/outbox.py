@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..records import State
+from ..redact import mask_passwords, scrub
+from ..statefiles import private_file
 from .messages import Notification
 from .state import Alert, Kind
 
@@ -105,7 +107,7 @@ class Outbox:
             "INSERT INTO notification (host, rule, subject, kind, state, previous, since, time, message, advice)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (note.host, note.rule, note.subject, str(note.kind), int(note.state), int(note.previous),
-             note.since, note.time, note.message, note.advice))
+             note.since, note.time, mask_passwords(note.message), mask_passwords(note.advice)))
         ident = int(cur.lastrowid or 0)
         self.db.executemany("INSERT INTO delivery (notification, notifier, next_attempt) VALUES (?,?,?)",
                             [(ident, name, now) for name in notifiers])
@@ -146,6 +148,7 @@ class Outbox:
     def failed(self, note_id: int, notifier: str, error: str, now: float, retry_at: float) -> int:
         """Record a failed attempt; every other waiting row of that notifier waits as long
         (the server is down for all of them). Returns the notifier's consecutive failures."""
+        error = scrub(error)  # a webhook URL in the error is often the secret itself
         with self.db:
             self.db.execute("UPDATE delivery SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
                             " WHERE notification = ? AND notifier = ?", (error, retry_at, note_id, notifier))
@@ -197,7 +200,7 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
         if version != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
         return db
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 before SQLite writes; its -wal and -shm copy that
     db = sqlite3.connect(path, timeout=10.0)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")  # few writes; an accepted-but-unmarked mail is the cost of less
@@ -221,7 +224,8 @@ def _marks(items: Sequence[object]) -> str:
 
 def _alert_row(a: Alert) -> tuple[object, ...]:
     return (a.rule, a.subject, a.source, int(a.state), a.since, int(a.condition), a.condition_since,
-            a.message, a.advice, a.notified_at, int(a.announced), json.dumps(list(a.changes)))
+            mask_passwords(a.message), mask_passwords(a.advice), a.notified_at, int(a.announced),
+            json.dumps(list(a.changes)))
 
 
 def _alert(row: tuple[Any, ...]) -> Alert:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config.alerts import WebhookSettings
+from ..redact import redact_url, scrub
 from . import messages
 from .delivery import DeliveryError
 from .messages import Notification
@@ -15,12 +16,13 @@ class WebhookNotifier:
         self.settings = settings
 
     def describe(self) -> str:
-        return f"webhook {self.settings.url}"
+        return f"webhook {redact_url(self.settings.url)}"
 
     async def send(self, note: Notification) -> None:
         import aiohttp
 
         url = self.settings.url
+        shown = redact_url(url)  # the path is often the secret: errors name the host only
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
         headers = {"User-Agent": "yamori", **self.settings.headers}
         try:
@@ -29,8 +31,8 @@ class WebhookNotifier:
             ) as response:
                 if response.status >= 300:
                     text = messages.clean(await response.text(errors="replace"), 200)
-                    raise DeliveryError(f"webhook {url} answered HTTP {response.status} {text}".rstrip())
+                    raise DeliveryError(f"webhook {shown} answered HTTP {response.status} {text}".rstrip())
         except TimeoutError as err:
-            raise DeliveryError(f"webhook {url}: no answer within {self.settings.timeout:g}s") from err
+            raise DeliveryError(f"webhook {shown}: no answer within {self.settings.timeout:g}s") from err
         except aiohttp.ClientError as err:
-            raise DeliveryError(f"webhook {url}: {err}") from err
+            raise DeliveryError(f"webhook {shown}: {scrub(str(err))}") from err

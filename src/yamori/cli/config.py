@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..config import ConfigError, find_config, load_config
@@ -39,7 +41,21 @@ def example() -> None:
 
 
 @command.command("show")
+@click.option("--reveal", is_flag=True, help="Show passwords, secrets and full webhook URLs (only to a terminal).")
 @pass_context
-def show(ctx: CliContext) -> None:
-    """Print the effective configuration (file + defaults) as JSON."""
-    print_json(ctx.settings.model_dump(mode="json", by_alias=True))
+def show(ctx: CliContext, reveal: bool) -> None:
+    """Print the effective configuration (file + defaults) as JSON, secrets redacted
+    (password=***, webhook URLs reduced to their host, header values ***)."""
+    from ..redact import redact_config
+
+    data = ctx.settings.model_dump(mode="json", by_alias=True)
+    if reveal:
+        if not _stdout_is_terminal():
+            fail("--reveal prints secrets: only to a terminal, not into a pipe or a file", 2)
+        print_json(data)
+        return
+    print_json(redact_config(data))
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

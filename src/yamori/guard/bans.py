@@ -4,9 +4,10 @@ or a reboot (nftables sets live in the kernel and vanish with it)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
+
+from ..statefiles import write_atomic
 
 FILE = "guard-bans.json"
 
@@ -42,7 +43,4 @@ class BanStore:
             self._write(data)
 
     def _write(self, data: dict[str, dict[str, float]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(data, sort_keys=True))

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..statefiles import write_atomic
+
 FINGERPRINT = 256          # bytes of the head that identify a file beside its inode
 READ_MAX = 1 << 20         # per file per poll: bounded memory, and no file starves the others
 POSITIONS = "guard-positions.json"
@@ -77,10 +79,7 @@ class Tailer:
         text = json.dumps({k: vars(v) for k, v in self.positions.items()})
         if text == self._saved:
             return  # nothing moved: no write every poll
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.state_path)
+        write_atomic(self.state_path, text)
         self._saved = text
 
     def files(self) -> list[str]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
+from ..statefiles import private_file
 from .base import StoreError, StoreNotFound
 from .schema import ensure_rollups, migrate
 from .sql import Db, Purpose, SqlStore, canonical_labels
@@ -45,7 +46,7 @@ class SqliteStore(SqlStore):
             raise StoreNotFound(f"no store at {path} (`yamori run` creates it; agent.state_dir points here)")
         if create:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(path)  # state_dir 0700, the database 0600 (its -wal/-shm copy that)
             except OSError as err:
                 raise StoreError(f"{path.parent}: cannot create the state directory: {err.strerror}") from err
         if retention is None:
