@@ -36,6 +36,10 @@ url = "http://127.0.0.1:8080/hook"
 name = "admin"
 cidr = "203.0.113.0/28"     # IPv4 or IPv6
 role = "admin"              # admin | lan | replication | monitoring | public | ...
+[[inventory.networks]]      # allowed_from names must be declared (issue 10)
+name = "app"
+cidr = "10.20.0.0/24"
+role = "lan"
 [[inventory.hosts]]
 name = "db1"
 addresses = ["10.20.0.11", "2001:db8::11"]

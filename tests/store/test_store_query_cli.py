@@ -98,7 +98,7 @@ def test_postgres_backend_problems_are_reported_not_crashed(tmp_path: Path) -> N
     path = tmp_path / "pg.toml"
     path.write_text('[store]\nbackend = "postgres"\n')
     code, _, err = run(path, "cpu")
-    assert code == 2 and f"{path}: store.dsn: required for the postgres backend" in err
+    assert code == 2 and f"{path}:1: store.dsn: required for the postgres backend" in err
     port = free_port()  # nothing listens there
     dsn = f"host=127.0.0.1 port={port} password=pw connect_timeout=3"
     path.write_text(f'[store]\nbackend = "postgres"\ndsn = "{dsn}"\n')

@@ -81,6 +81,9 @@ _MESSAGES = {
 def _problem(filename: str, lines: dict[tuple[str | int, ...], int], error: Any) -> ConfigProblem:
     loc = tuple(error["loc"])
     kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "located":
+        loc += tuple(ctx.get("at") or ())
     if kind == "literal_error":
         message = f"expected one of {error['ctx']['expected']}"
     elif kind in _MESSAGES:

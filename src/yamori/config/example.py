@@ -15,7 +15,8 @@ from .types import format_duration, parse_duration
 
 # Example entries for arrays of tables, whose defaults are empty lists.
 ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
-    "inventory.networks": [{"name": "admin", "cidr": "203.0.113.0/28", "role": "admin"}],
+    "inventory.networks": [{"name": "admin", "cidr": "203.0.113.0/28", "role": "admin"},
+                           {"name": "app", "cidr": "10.20.0.0/24", "role": "lan"}],
     "inventory.hosts": [{"name": "db1", "addresses": ["10.20.0.11", "2001:db8::11"], "role": "database"},
                         {"name": "bastion", "ssh": "admin@203.0.113.5:22", "host_key":
                          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm"},

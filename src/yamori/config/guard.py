@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .types import Duration, Section
 
@@ -33,3 +33,16 @@ class GuardSettings(Section):
     poll_interval: Duration = Field(0.5, description="how often the log files are checked for new lines")
     nft: list[str] = Field(default_factory=lambda: ["nft"], description="the nft command (argv prefix)")
     max_sources: int = Field(100_000, ge=1000, description="sources remembered for counting (LRU)")
+
+    @field_validator("log_line_prefix")
+    @classmethod
+    def _known_escapes(cls, value: str) -> str:
+        """The reader compiles the prefix at start: an escape it does not know is an error now."""
+        if value:
+            from ..postgres.log.prefix import PrefixError, compile_prefix
+
+            try:
+                compile_prefix(value)
+            except PrefixError as err:
+                raise ValueError(str(err)) from None
+        return value

@@ -6,12 +6,25 @@ import base64
 import binascii
 import ipaddress
 import re
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .types import Section
+from .types import Section, located
+
+
+def _check_cidr(value: str) -> str:
+    if value != value.strip():
+        raise ValueError(f"{value!r} has surrounding spaces: write it without them")
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as err:
+        raise ValueError(f"not an address or network: {value!r} (e.g. 192.0.2.7 or 198.51.100.0/24)") from err
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
 
 # Host key algorithms a pinned `host_key` may name (OpenSSH's public key types).
 HOST_KEY_TYPES = (
@@ -148,7 +161,7 @@ class InventorySettings(Section):
     networks: list[NetworkEntry] = Field(default_factory=list)
     hosts: list[HostEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
-    allowlist: list[str] = Field(default_factory=list, description="addresses or CIDRs never banned")
+    allowlist: list[Cidr] = Field(default_factory=list, description="addresses or CIDRs never banned")
 
     def host(self, name: str) -> HostEntry | None:
         return next((h for h in self.hosts if h.name == name), None)
@@ -205,4 +218,23 @@ class InventorySettings(Section):
                 entry = self.host(entry.via) if entry.via else None
         if errors:
             raise ValidationError.from_exception_data("InventorySettings", errors)
+        return self
+
+    @model_validator(mode="after")
+    def _known_sources(self) -> Self:
+        """allowed_from: a network named above, or an address/CIDR; nothing is silently ignored."""
+        names = [n.name for n in self.networks]
+        for i, service in enumerate(self.services):
+            for j, entry in enumerate(service.allowed_from):
+                if entry in names:
+                    continue
+                try:
+                    _check_cidr(entry)
+                except ValueError as err:
+                    looks_like_address = any(c in entry for c in "/:.") or entry.strip()[:1].isdigit()
+                    if entry != entry.strip() or looks_like_address:
+                        raise located(str(err), "services", i, "allowed_from", j) from None
+                    known = ", ".join(names) or "none declared in [[inventory.networks]]"
+                    raise located(f"unknown network name {entry!r} (known: {known})",
+                                  "services", i, "allowed_from", j) from None
         return self

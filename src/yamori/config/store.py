@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .types import Duration, Section
+from .types import Duration, Section, located
 
 
 def _default_retention() -> dict[str, float]:
@@ -22,3 +22,17 @@ class StoreSettings(Section):
         default_factory=_default_retention,
         description="how long each resolution is kept: raw samples, then 5m/1h/1d rollups",
     )
+
+    @model_validator(mode="after")
+    def _usable(self) -> StoreSettings:
+        """What opening the store would trip on, found now with the key and its line."""
+        from ..store.tiers import TierError, plan_tiers
+
+        if self.backend == "postgres" and not self.dsn:
+            raise located("required for the postgres backend (a libpq conninfo or URI)", "dsn")
+        try:
+            plan_tiers(self.retention)
+        except TierError as err:
+            at = err.key.split(".", 2)[1:]  # store.retention.7m -> retention, 7m
+            raise located(str(err).split(": ", 1)[1], *at) from None
+        return self

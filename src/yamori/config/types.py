@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy]?)\s*$")
@@ -59,3 +60,9 @@ class Section(BaseModel):
     """Every config table: unknown keys are errors, values are immutable once loaded."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def located(message: str, *at: str | int) -> PydanticCustomError:
+    """An error a model validator raises about one of its own keys: `at` is the path below the
+    model (e.g. "services", 2, "allowed_from", 0), so the problem names that key and its line."""
+    return PydanticCustomError("located", "{message}", {"message": message, "at": list(at)})
