@@ -43,6 +43,9 @@ test)
     need inetd openbsd-inetd
     need miniupnpd miniupnpd-nftables
     need /usr/lib/locale/ja_JP.utf8 locales-all
+    need wipefs util-linux
+    need sfdisk fdisk
+    need mkfs.ext4 e2fsprogs
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
     fi

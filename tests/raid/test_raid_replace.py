@@ -5,12 +5,15 @@ with a recording runner, never mdadm or sfdisk)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from yamori.cli import cli
+from yamori.raid.blank import read_signatures
 from yamori.raid.disks import read_disk
 from yamori.raid.mdstat import parse_mdstat
 from yamori.raid.replace import ReplaceError, plan_from_roots
@@ -42,6 +45,8 @@ def make_disk(sys_root: Path, dev_root: Path, name: str, partitions: int) -> Non
         (block / f"{name}{number}" / "partition").write_text(f"{number}\n")
     by_id = dev_root / "disk" / "by-id"
     by_id.mkdir(parents=True, exist_ok=True)
+    with open(dev_root / name, "wb") as image:  # the device node: a blank disk image wipefs reads for real
+        image.truncate(2 * 2**20)
     (by_id / link).symlink_to(f"../../{name}")
     (by_id / f"{link}-part1").symlink_to(f"../../{name}1")
 
@@ -251,3 +256,71 @@ async def test_rebuild_followed_to_the_end_then_mailed(roots: tuple[Path, Path],
     assert "serial WD-WCC3F7654321" in body and "serial WD-WCC6Y0123456" in body
     assert await send(AlertsSettings(), note) == ["no notifier is configured ([alerts.email] to, or "
                                                   "[alerts.webhook] url)"]
+
+
+def test_raid_status_on_something_that_is_not_mdstat(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from yamori.cli import cli
+
+    noise = tmp_path / "noise"
+    noise.write_bytes(bytes(range(256)) * 4 + b"\nhello\nworld\n")
+    for text in (noise, tmp_path / "empty"):
+        if not text.exists():
+            text.write_text("")
+        result = CliRunner().invoke(cli, ["raid", "status", "--mdstat", str(text)])
+        assert result.exit_code == 2 and f"{text}:" in result.output and "not /proc/mdstat" in result.output
+        assert "no md arrays" not in result.output
+    empty_system = tmp_path / "mdstat"
+    empty_system.write_text("Personalities : \nunused devices: <none>\n")
+    result = CliRunner().invoke(cli, ["raid", "status", "--mdstat", str(empty_system)])
+    assert result.exit_code == 0 and "no md arrays" in result.output
+
+
+def _partition(image: Path) -> None:
+    subprocess.run(["sfdisk", "-q", str(image)], input="label: gpt\n,1M\n", text=True, check=True,
+                   capture_output=True)
+
+
+def test_a_new_disk_that_is_not_blank_is_refused_unless_its_serial_is_named(
+        roots: tuple[Path, Path], incidents: Path) -> None:
+    sys_root, dev_root = roots
+    mdstat = mdstat_of(incidents, "1-member-failed")
+    _partition(dev_root / "sdg")  # a real GPT on the "new" disk's image
+    with pytest.raises(ReplaceError, match=r"/dev/sdg .* is not blank: gpt at 0x200.*--wipe"):
+        plan_from_roots(mdstat, "md1", "sdf", "sdg", sys_root, dev_root)
+    serial = read_disk(sys_root, dev_root, "sdg").serial
+    with pytest.raises(ReplaceError, match="does not match"):
+        plan_from_roots(mdstat, "md1", "sdf", "sdg", sys_root, dev_root, wipe_serial="WRONG-SERIAL")
+    plan = plan_from_roots(mdstat, "md1", "sdf", "sdg", sys_root, dev_root, wipe_serial=serial)
+    wipe = next(s for s in plan.steps if s.argv and s.argv[0][0] == "wipefs")
+    assert wipe.argv == (("wipefs", "--all", "/dev/sdg"),) and wipe.serial == serial and wipe.destructive
+    assert plan.steps.index(wipe) < next(i for i, s in enumerate(plan.steps) if s.argv and s.argv[0][0] == "sfdisk")
+    with pytest.raises(ReplaceError, match="cannot tell whether /dev/sdg is blank"):
+        (dev_root / "sdg").unlink()
+        plan_from_roots(mdstat, "md1", "sdf", "sdg", sys_root, dev_root)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/dev/loop-control").exists(),
+                    reason="loop devices need root and /dev/loop-control")
+def test_wipefs_on_a_real_loop_device(tmp_path: Path, roots: tuple[Path, Path], incidents: Path) -> None:
+    image = tmp_path / "disk.img"
+    with open(image, "wb") as f:
+        f.truncate(16 * 2**20)
+    loop = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True, check=True)
+    device = Path(loop.stdout.strip())
+    try:
+        assert read_signatures(device) == []  # blank
+        _partition(device)
+        assert {s.split()[0] for s in read_signatures(device)} == {"gpt", "PMBR"}
+        subprocess.run(["wipefs", "--all", "-q", str(device)], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(device)], check=True, capture_output=True)
+        found = read_signatures(device)
+        assert [s.split()[0] for s in found] == ["ext4"]
+        # the plan, with this loop device standing in as the new disk's node
+        sys_root, dev_root = roots
+        with pytest.raises(ReplaceError, match="is not blank: ext4 at 0x438"):
+            plan_from_roots(mdstat_of(incidents, "1-member-failed"), "md1", "sdf", "sdg", sys_root, dev_root,
+                            probe=lambda _: read_signatures(device))
+    finally:
+        subprocess.run(["losetup", "-d", str(device)], check=False)

@@ -101,6 +101,8 @@ def _print_table(mdstat: MdStat, findings: list[Finding]) -> None:
 @click.option("--failed", "failed", required=True, metavar="DISK",
               help="The failed disk (sdf) or one of its partitions.")
 @click.option("--new", "new", metavar="DISK", help="The new, empty disk (sdg); without it only the removal is planned.")
+@click.option("--wipe", "wipe", metavar="SERIAL",
+              help="The new disk is not blank (partitions or signatures): erase it; SERIAL must be its serial.")
 @click.option("--yes", "yes", is_flag=True, help="Carry out the plan (default: print it only, a dry-run).")
 @click.option("--mdstat", "mdstat_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Plan from this file instead of <agent.proc>/mdstat (dry-run only).")
@@ -112,8 +114,9 @@ def _print_table(mdstat: MdStat, findings: list[Finding]) -> None:
               help="With --host: how yamori is started there.")
 @click.option("--remote-config", "remote_config", metavar="FILE", help="With --host: its config file there.")
 @pass_context
-def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool, mdstat_file: Path | None,
-            as_json: bool, host: str | None, remote_yamori: str, remote_config: str | None) -> None:
+def replace(ctx: CliContext, array: str, failed: str, new: str | None, wipe: str | None, yes: bool,
+            mdstat_file: Path | None, as_json: bool, host: str | None, remote_yamori: str,
+            remote_config: str | None) -> None:
     """Replace the failed disk of ARRAY: identify it by serial, remove its partitions, copy the
     survivor's partition table to the new disk, add each partition to its array, install the
     bootloader on every member disk and follow the rebuild.
@@ -127,14 +130,16 @@ def replace(ctx: CliContext, array: str, failed: str, new: str | None, yes: bool
         if mdstat_file is not None:
             fail("--mdstat is a local file; with --host the plan is made from the host's own mdstat", 2)
         argv = [*remote_yamori.split(), *(["--config", remote_config] if remote_config else []), "raid", "replace",
-                array, "--failed", failed, *(["--new", new] if new else []), *(["--yes"] if yes else []),
+                array, "--failed", failed, *(["--new", new] if new else []), *(["--wipe", wipe] if wipe else []),
+                *(["--yes"] if yes else []),
                 *(["--json"] if as_json else [])]
         _on_host(ctx, host, argv)
     if yes and mdstat_file is not None:
         fail("--mdstat plans from a copy; apply (--yes) only from the live <agent.proc>/mdstat", 2)
     mdstat = _load(ctx, mdstat_file)
     try:
-        plan = plan_from_roots(mdstat, array, failed, new, Path(settings.agent.sys), Path(settings.agent.dev))
+        plan = plan_from_roots(mdstat, array, failed, new, Path(settings.agent.sys), Path(settings.agent.dev),
+                               wipe_serial=wipe)
     except ReplaceError as err:
         fail(str(err), 2)
     if as_json:

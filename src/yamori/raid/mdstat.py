@@ -68,6 +68,7 @@ class _Parse:
     unused: tuple[str, ...] = ()
     notes: list[Note] = field(default_factory=list)
     current: _Block | None = None
+    structured: bool = False  # a Personalities or unused devices line was seen
 
 
 def parse_mdstat(text: str) -> MdStat:
@@ -76,6 +77,12 @@ def parse_mdstat(text: str) -> MdStat:
     for number, raw in enumerate(text.splitlines(), start=1):
         _parse_line(state, number, raw)
     _close(state, len(text.splitlines()) + 1)
+    if not state.structured and not state.arrays:
+        # md.c always writes "Personalities : ..." first and "unused devices: ..." last: a file
+        # with neither and no array is not mdstat (random bytes, the wrong file), not "no arrays"
+        first = state.notes[0].line if state.notes else 1
+        raise MdstatError(first, "not /proc/mdstat: no 'Personalities :' line, no array and no "
+                                 "'unused devices:' line" + ("" if text.strip() else " (the file is empty)"))
     notes = tuple(sorted(state.notes, key=lambda n: n.line))
     return MdStat(state.personalities, tuple(state.arrays), state.unused, notes)
 
@@ -89,9 +96,11 @@ def _parse_line(state: _Parse, number: int, raw: str) -> None:
     elif line.startswith("Personalities"):
         _close(state, number)
         state.personalities = _personalities(number, line)
+        state.structured = True
     elif line.startswith("unused devices"):
         _close(state, number)
         state.unused = tuple(t for t in line.partition(":")[2].split() if t != "<none>")
+        state.structured = True
     elif line.startswith("md"):
         _close(state, number)
         state.current = _Block(_header(number, line))

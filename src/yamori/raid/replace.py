@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .blank import BlankCheckError, Probe, read_signatures
 from .disklabel import Label, Partition, read_label
 from .disks import Disk, partition_name, partition_number, read_disk
 from .efi import BootEntry, boot_entries
@@ -68,8 +69,8 @@ class Plan:
 
 
 def plan_from_roots(mdstat: MdStat, array: str, failed: str, new: str | None, sys_root: Path,
-                    dev_root: Path) -> Plan:
-    """Read the disks' identities from the roots, then plan."""
+                    dev_root: Path, wipe_serial: str | None = None, probe: Probe = read_signatures) -> Plan:
+    """Read the disks' identities from the roots (and the new disk's signatures), then plan."""
     failed_name = parent_disk(failed)
     target = mdstat.array(array)
     survivor_name = _survivor_disk(target, failed_name) if target is not None else None
@@ -78,8 +79,16 @@ def plan_from_roots(mdstat: MdStat, array: str, failed: str, new: str | None, sy
     # NEW drive and the failed one's identity is gone.
     failed_disk = Disk(failed_name, present=False) if new == failed_name else disks[failed_name]
     uefi = (sys_root / "firmware" / "efi").is_dir()
-    return plan(mdstat, array, failed_disk, disks.get(survivor_name or ""), disks.get(new or ""), uefi=uefi,
-                partition_numbers=_numbers(mdstat, sys_root),
+    signatures: list[str] | None = None
+    new_disk = disks.get(new or "")
+    if new_disk is not None and new_disk.present:
+        try:
+            signatures = probe(dev_root / new_disk.name)
+        except BlankCheckError as err:
+            raise ReplaceError(f"cannot tell whether /dev/{new_disk.name} is blank ({err}); refusing to write "
+                               "a partition table on it") from err
+    return plan(mdstat, array, failed_disk, disks.get(survivor_name or ""), new_disk, uefi=uefi,
+                partition_numbers=_numbers(mdstat, sys_root), new_signatures=signatures, wipe_serial=wipe_serial,
                 survivor_label=read_label(dev_root, sys_root, survivor_name) if survivor_name else None,
                 boot=tuple(boot_entries(sys_root)) if uefi else (),
                 slot=slot_of(sys_root, failed_name) if failed_disk.present else None)
@@ -102,8 +111,11 @@ def _survivor_disk(array: Array, failed: str) -> str | None:
 
 def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, new: Disk | None, *,
          uefi: bool = False, partition_numbers: dict[str, int] | None = None, survivor_label: Label | None = None,
-         boot: tuple[BootEntry, ...] = (), slot: Slot | None = None) -> Plan:
+         boot: tuple[BootEntry, ...] = (), slot: Slot | None = None, new_signatures: list[str] | None = None,
+         wipe_serial: str | None = None) -> Plan:
     """The replacement of `failed` (a whole disk) for `array_name` and every array sharing it.
+    `new_signatures`: what wipefs found on the new disk (None: not probed = not known blank);
+    a disk that is not blank is refused unless `wipe_serial` is its serial.
     `survivor_label`: the survivor's partition table (GPT is copied with sgdisk, MBR or unknown
     with sfdisk); `boot`: UEFI boot entries; `slot`: the failed disk's enclosure slot."""
     array = mdstat.array(array_name)
@@ -120,6 +132,7 @@ def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, n
         raise ReplaceError(f"{array_name} has no working member outside {failed.name} to copy the partition table from")
     pairings = _pairings(mdstat, failed.name, survivor.name, new.name if new else None, partition_numbers or {})
     warnings = list(_check_new(mdstat, failed, survivor, new))
+    wipe = _check_blank(new, new_signatures, wipe_serial)
     steps = [*_identify(failed, survivor, slot), *_removals(pairings, failed), _swap(failed, survivor, new, slot)]
     if slot is not None and slot.locate and new is not None and new.serial:
         steps.append(Step(f"Turn the locate LED of {slot.label()} off again", f"ledctl locate_off=/dev/{new.name}",
@@ -129,6 +142,10 @@ def plan(mdstat: MdStat, array_name: str, failed: Disk, survivor: Disk | None, n
                           "--new DISK` for the rest of the plan (partitioning, --add, rebuild, bootloader).",
                           manual=True))
     else:
+        if wipe:
+            argv = ("wipefs", "--all", f"/dev/{new.name}")
+            steps.append(Step(f"Erase every signature on the new drive {new.label()} (--wipe {new.serial}): "
+                              + ", ".join(wipe), " ".join(argv), (argv,), new.name, new.serial, destructive=True))
         steps.extend(_rebuild_steps(mdstat, pairings, survivor, new, uefi, warnings, survivor_label, boot))
     return Plan(array_name, failed, survivor, new, pairings, tuple(steps), tuple(warnings))
 
@@ -173,12 +190,30 @@ def _check_new(mdstat: MdStat, failed: Disk, survivor: Disk, new: Disk | None) -
     if new.name == failed.name:
         warnings.append(f"the new disk took the failed disk's name /dev/{new.name}: check that serial "
                         f"{new.serial or 'unknown'} is printed on the NEW drive")
-    if new.partitions:
-        warnings.append(f"/dev/{new.name} has partitions ({', '.join(new.partitions)}); copying the table "
-                        "overwrites them")
     if new.serial is None:
         raise ReplaceError(f"cannot read the serial number of /dev/{new.name}; it must be verified before writing")
     return warnings
+
+
+def _check_blank(new: Disk | None, signatures: list[str] | None, wipe_serial: str | None) -> list[str]:
+    """Refuse a new disk that is not blank unless --wipe names its serial; returns what will be erased."""
+    if new is None:
+        return []
+    found = [f"partition {p}" for p in new.partitions] + list(signatures or [])
+    if signatures is None:
+        found.append("not probed with wipefs")
+    if not found:
+        if wipe_serial is not None and wipe_serial != new.serial:
+            raise ReplaceError(f"--wipe {wipe_serial} does not match /dev/{new.name}'s serial {new.serial}")
+        return []
+    if wipe_serial is None:
+        raise ReplaceError(f"/dev/{new.name} ({new.label()}) is not blank: {', '.join(found)}. It may hold data or "
+                           "be the wrong drive. If it really is the new drive, pass --wipe with its serial "
+                           f"(--wipe {new.serial}) to erase it")
+    if wipe_serial != new.serial:
+        raise ReplaceError(f"--wipe {wipe_serial} does not match /dev/{new.name}'s serial {new.serial}: "
+                           "nothing will be erased")
+    return found
 
 
 def _identify(failed: Disk, survivor: Disk, slot: Slot | None) -> list[Step]:
