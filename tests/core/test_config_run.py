@@ -105,3 +105,23 @@ def test_any_config_check_accepts_run_starts_with(allowlist: list[str], retentio
             return
         asyncio.run(_starts(text))
         event("check accepted it: run started")
+
+
+def test_config_knows_exactly_the_escapes_the_reader_compiles() -> None:
+    from yamori.config.guard import PREFIX_ESCAPES
+    from yamori.postgres.log.prefix import _ESCAPES, PrefixError, compile_prefix
+
+    assert set(_ESCAPES) == PREFIX_ESCAPES
+    for letter in map(chr, range(33, 127)):
+        text = f"%m %{letter} "
+        try:
+            compile_prefix(text)
+            compiled = True
+        except PrefixError:
+            compiled = False
+        try:
+            parse_config(f"[guard]\nlog_line_prefix = '{text}'\n")
+            accepted = True
+        except ConfigError:
+            accepted = False
+        assert compiled == accepted, text

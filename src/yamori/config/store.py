@@ -26,7 +26,7 @@ class StoreSettings(Section):
     @model_validator(mode="after")
     def _usable(self) -> StoreSettings:
         """What opening the store would trip on, found now with the key and its line."""
-        from ..store.tiers import TierError, plan_tiers
+        from .retention import TierError, plan_tiers
 
         if self.backend == "postgres" and not self.dsn:
             raise located("required for the postgres backend (a libpq conninfo or URI)", "dsn")
