@@ -187,6 +187,12 @@ def test_a_primary_yamori_cannot_fully_read_or_cannot_ask_is_never_missed(pg_tmp
         run = _yamori(cfg, "failover", "run", "--to", "db2", "--yes")
         assert run.exit_code == 2 and "nothing was changed" in run.output
 
+        # `pg status` too: statistics that cannot be read leave the role known
+        primary.psql("REVOKE SELECT ON pg_stat_bgwriter FROM PUBLIC")
+        status = json.loads(_yamori(cfg, "pg", "status", "--json").output)
+        db1 = next(s for s in status["servers"] if s["name"] == "db1")
+        assert db1["error"] and "pg_stat_bgwriter" in db1["error"] and db1["role"] == "primary"
+
         # the role question itself fails: the plan is blocked, not "no primary here"
         primary.psql("REVOKE EXECUTE ON FUNCTION pg_is_in_recovery() FROM PUBLIC")
         planned = _yamori(cfg, "failover", "plan", "--to", "db2", "--json")

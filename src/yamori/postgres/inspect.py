@@ -7,7 +7,7 @@ from typing import Any
 
 from ..config.postgres import PostgresSettings, ServerEntry
 from ..records import Finding, Severity
-from .db import Unreachable, connect, reason
+from .db import Unreachable, connect, one, reason
 from .replication import Replication, read_replication, replicas_json, replication_findings, slots_json
 from .stats import ServerStats, as_json, read_server, server_findings
 
@@ -19,6 +19,7 @@ class ServerReport:
     stats: ServerStats | None = None
     replication: Replication | None = None
     connected: bool = False  # True with an error: we got in, but a query failed (privileges?)
+    known_role: str | None = None  # asked on its own when the statistics failed
 
     @property
     def reachable(self) -> bool:
@@ -26,7 +27,7 @@ class ServerReport:
 
     @property
     def role(self) -> str | None:
-        return self.stats.role if self.stats else None
+        return self.stats.role if self.stats else self.known_role
 
 
 def inspect_server(entry: ServerEntry, settings: PostgresSettings) -> ServerReport:
@@ -40,10 +41,26 @@ def inspect_server(entry: ServerEntry, settings: PostgresSettings) -> ServerRepo
         return ServerReport(entry.name, str(err))
     try:
         with conn:
-            stats = read_server(conn, min_seconds=min(th.long_running, th.idle_in_transaction))
-            return ServerReport(entry.name, None, stats, read_replication(conn, stats.role), connected=True)
-    except psycopg.Error as err:  # e.g. permission denied on a function, or the server went away mid-way
+            try:
+                stats = read_server(conn, min_seconds=min(th.long_running, th.idle_in_transaction))
+                return ServerReport(entry.name, None, stats, read_replication(conn, stats.role), connected=True)
+            except psycopg.Error as err:  # e.g. permission denied on a view, or the server went away mid-way
+                # a failing statistics query must not hide whether this is a primary: ask that alone
+                return ServerReport(entry.name, reason(err), connected=not conn.broken, known_role=_role(conn))
+    except psycopg.Error as err:
         return ServerReport(entry.name, reason(err), connected=not conn.broken)
+
+
+def _role(conn: Any) -> str | None:
+    import psycopg
+
+    if conn.broken:
+        return None
+    try:
+        row = one(conn, "SELECT pg_is_in_recovery() AS r")
+    except psycopg.Error:
+        return None
+    return None if row.get("r") is None else ("standby" if row["r"] else "primary")
 
 
 def report_findings(report: ServerReport, settings: PostgresSettings, ram_bytes: int | None,
