@@ -242,3 +242,14 @@ def test_config_errors_point_at_the_file(toml: str, expected: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(toml, "yamori.toml")
     assert expected in str(err.value) and "yamori.toml" in str(err.value)
+
+
+def test_fence_undo_restores_what_was_there() -> None:
+    from yamori.postgres.failover.fence import undo_sql
+
+    assert undo_sql({}).startswith("ALTER SYSTEM RESET session_preload_libraries;")
+    kept = undo_sql({"setting": "auto_explain", "sourcefile": "/var/lib/pg/data/postgresql.auto.conf"})
+    assert kept.startswith("ALTER SYSTEM SET session_preload_libraries = 'auto_explain';")
+    # set in postgresql.conf: RESET brings that value back
+    assert undo_sql({"setting": "auto_explain", "sourcefile": "/etc/postgresql/15/main/postgresql.conf"}) \
+        .startswith("ALTER SYSTEM RESET session_preload_libraries;")

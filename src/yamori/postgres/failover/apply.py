@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...config.postgres import PostgresSettings
@@ -27,6 +27,7 @@ CHECK_TABLE_SQL = ("CREATE TABLE IF NOT EXISTS yamori_failover_check (id bigseri
 class RunOptions:
     wait_seconds: float = 60.0  # for catch-up, promotion and the first write
     accept_loss: bool = False  # go on when the target cannot catch up with a reachable old primary
+    undo: dict[str, str] = field(default_factory=dict)  # server -> the SQL that lifts its fence (filled in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +57,10 @@ def apply_plan(plan: FailoverPlan, settings: PostgresSettings, report: Callable[
         try:
             message = "printed for you to do" if step.manual else ACTIONS[step.key](step, settings, options)
         except (StepFailed, Unreachable, DnsError, FenceError) as err:
-            report(StepResult(step, False, str(err) + _after_fence(plan, settings, step, fenced)))
+            report(StepResult(step, False, str(err) + _after_fence(plan, settings, step, fenced, options)))
             return False
         except Exception as err:  # psycopg errors: the server's own words
-            report(StepResult(step, False, reason(err) + _after_fence(plan, settings, step, fenced)))
+            report(StepResult(step, False, reason(err) + _after_fence(plan, settings, step, fenced, options)))
             return False
         if step.key == "fence_sql":
             fenced.append(step.server)
@@ -67,7 +68,8 @@ def apply_plan(plan: FailoverPlan, settings: PostgresSettings, report: Callable[
     return True
 
 
-def _after_fence(plan: FailoverPlan, settings: PostgresSettings, failed: Step, fenced: list[str]) -> str:
+def _after_fence(plan: FailoverPlan, settings: PostgresSettings, failed: Step, fenced: list[str],
+                 options: RunOptions) -> str:
     if failed.key == "fence_sql":
         fenced = [*fenced, failed.server]  # it may be half-applied: the undo is harmless either way
     if not fenced:
@@ -75,7 +77,7 @@ def _after_fence(plan: FailoverPlan, settings: PostgresSettings, failed: Step, f
     target = plan.target.name
     shown = _without_password(_dsn(settings, target))
     promoted = failed.key not in ("fence_sql", "fence_pcp", "catch_up", "promote")
-    lines = [lift_text(name, _without_password(_dsn(settings, name))) for name in fenced]
+    lines = [lift_text(name, _without_password(_dsn(settings, name)), options.undo.get(name)) for name in fenced]
     if promoted:
         lines.append(f"To finish by hand: {target} is promoted; do the remaining steps below yourself.")
     else:
@@ -91,6 +93,7 @@ def _dsn(settings: PostgresSettings, name: str) -> str:
 
 def fence_sql(step: Step, settings: PostgresSettings, options: RunOptions) -> str:
     done = apply_fence(_dsn(settings, step.server), settings.connect_timeout)
+    options.undo[step.server] = done.undo_sql
     return (f"{step.server} refuses new sessions and is read-only; {done.ended_sessions} client session(s) "
             "ended; verified: a plain connection is refused and a write fails")
 
