@@ -146,3 +146,48 @@ def test_state_dir_is_private_and_files_are_replaced_atomically(tmp_path: Path) 
         assert stat.S_IMODE(ensure_dir(loose).stat().st_mode) == 0o700
     finally:
         os.umask(old)
+
+
+async def test_healthz_and_the_status_page_show_the_webhook_host_only(tmp_path: Path) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from yamori.agent import Agent
+    from yamori.config import parse_config
+
+    settings = parse_config(textwrap.dedent(f"""\
+        [agent]
+        listen = "127.0.0.1:0"
+        state_dir = "{tmp_path / 'var'}"
+        [probes.system]
+        enabled = false
+        [probes.hwmon]
+        enabled = false
+        [probes.conntrack]
+        enabled = false
+        [audit]
+        enabled = false
+        [guard]
+        enabled = false
+        [alerts.webhook]
+        url = "http://127.0.0.1:9/services/{HOOK_SECRET}"
+        headers = {{ Authorization = "Bearer header-secret-4" }}
+        """))
+    agent = Agent(settings)
+    task = asyncio.create_task(agent.run(install_signals=False))
+    try:
+        await asyncio.wait_for(agent.ready.wait(), 30)
+        host, port = agent.state.listen  # type: ignore[misc]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{host}:{port}/healthz") as response:
+                health = await response.text()
+            async with http.get(f"http://{host}:{port}/") as response:
+                page = await response.text()
+        assert "http://127.0.0.1:9/…" in health  # the notifier is named by its host
+        for shown in (health, page):
+            assert HOOK_SECRET not in shown and "/services/" not in shown and "header-secret-4" not in shown
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 30)
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
