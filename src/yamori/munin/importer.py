@@ -6,12 +6,12 @@ and the store keeps existing buckets, so a second run adds nothing twice."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..statefiles import write_atomic
 from ..store.base import RollupRow, Store
 from ..store.tiers import Tier
 from .history import Archived, RrdName, parse_datafile_hosts, parse_rrd_name, rollup_rows
@@ -147,7 +147,4 @@ def _load_state(path: Path) -> dict[str, object]:
 
 
 def _save_state(path: Path, done: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"files": done}, indent=0), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"files": done}, indent=0))  # 0600, fsynced, renamed
