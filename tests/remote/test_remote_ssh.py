@@ -331,6 +331,9 @@ def raid_fixture(root: Path) -> Path:
             (block / f"{name}{number}").mkdir()
             (block / f"{name}{number}" / "partition").write_text(f"{number}\n")
     (root / "dev").mkdir()
+    for name in ("sde", "sdf", "sdg"):  # device nodes: blank disk images wipefs reads (issue 10: blank check)
+        with open(root / "dev" / name, "wb") as image:
+            image.truncate(2 * 2**20)
     (root / "proc").mkdir()
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "incidents" / "mdstat-1-member-failed.txt"
     (root / "proc" / "mdstat").write_text(fixture.read_text())
