@@ -4,13 +4,25 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.yamori-installed
 
-.PHONY: run test venv deps system-deps lint bench clean
+.PHONY: run test venv deps system-deps lint bench clean assets
 
-run: $(STAMP)
+VENDOR := src/yamori/web/static/vendor
+
+run: $(STAMP) assets
 	$(VENV)/bin/yamori run
 
-test: system-deps $(STAMP)-test
+test: system-deps $(STAMP)-test assets
 	$(PY) -m pytest -q
+
+# The dashboard's third-party browser code (uPlot), from npm at the version and integrity
+# hash package-lock.json pins; copied into the package's static files (gitignored).
+assets: $(VENDOR)/uPlot.iife.min.js
+
+$(VENDOR)/uPlot.iife.min.js: package.json package-lock.json
+	@sh scripts/system-deps.sh venv
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE $(VENDOR)/
 
 # System packages the tests start for real (PostgreSQL, pgpool-II, nftables, named, ...);
 # installed with apt-get when run as root, otherwise listed.
@@ -38,4 +50,4 @@ bench: $(STAMP)-test
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info node_modules $(VENDOR) test-artifacts

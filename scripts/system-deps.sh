@@ -10,6 +10,7 @@ need() { # need BINARY-OR-PATH PACKAGE
 case "${1:-test}" in
 venv)
     python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
+    need npm npm          # the dashboard's uPlot comes from npm at build time
     ;;
 test)
     python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
@@ -42,6 +43,10 @@ test)
     need memcached memcached
     need inetd openbsd-inetd
     need miniupnpd miniupnpd-nftables
+    need npm npm
+    need chromium chromium                        # dashboard tests (Playwright drives it)
+    need promtool prometheus                      # /metrics and contrib/prometheus checked by promtool
+    need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
     need /usr/lib/locale/ja_JP.utf8 locales-all
     need wipefs util-linux
     need sfdisk fdisk

@@ -115,7 +115,7 @@ async def test_degraded_array_mails_operator(tmp_path: Path, incidents: Path, sm
         assert 'yamori_raid_health_percent{array="md1"} 50.0' in metrics
         assert 'yamori_probe_state{probe="raid"} 2.0' in metrics
         assert health["state"] == "CRITICAL"
-        assert any(a["state"] == "CRITICAL" for a in health["alerts"])
+        assert health["alerts"].get("CRITICAL", 0) >= 1   # /healthz counts alerts, names nothing
     finally:
         agent.stop()
         await asyncio.wait_for(task, 10)

@@ -61,6 +61,7 @@ class Agent:
         self.alerting: Alerting | None = None
         self.dependencies = Dependencies.from_settings(settings)  # one root-cause alert per hop down
         self.ready = asyncio.Event()
+        self.view: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def stop(self) -> None:
@@ -115,9 +116,45 @@ class Agent:
     async def _start_web(self) -> Any:
         from .web.server import start_web
 
-        runner, listen = await start_web(self)
-        self.state.listen = listen
-        return runner
+        self.view = self._web_view()
+        server = await start_web(self.view, self.settings.agent.listen, self.settings.web)
+        self.state.listen = server.bound
+        return server
+
+    def _web_view(self) -> Any:
+        """The small record the web server reads (it never sees the Agent itself)."""
+        from .web.view import WebView
+
+        settings = self.settings
+        alerting = self.alerting
+        assert alerting is not None
+
+        async def in_store(func: Callable[[Store], Any]) -> Any:
+            assert self.store is not None
+            return await self._in_writer(func, self.store)
+
+        def bans() -> dict[str, dict[str, float]]:
+            from .guard.bans import BanStore
+
+            return BanStore(settings.agent.state_dir).active(self.clock())
+
+        async def unban(address: str) -> bool:
+            from .guard.nft import unban_address
+
+            return await asyncio.to_thread(unban_address, settings.guard.table, address,
+                                           settings.agent.state_dir, settings.guard.nft)
+
+        async def run_audit() -> list[Finding]:
+            from .audit.runner import AuditRequest
+            from .audit.runner import run_audit as audit
+
+            return await asyncio.to_thread(audit, settings, AuditRequest.from_settings(settings))
+
+        return WebView(hostname=self.state.hostname, started=self.state.started, clock=self.clock,
+                       results=self.state.results, service_samples=self.state.service_samples,
+                       services=self.state.services, alerts=lambda: [a.as_json() for a in alerting.active()],
+                       delivery=alerting.delivery_status, in_store=in_store, bans=bans, unban=unban,
+                       run_audit=run_audit, thresholds=thresholds(settings))
 
     async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer, func, *args)
@@ -143,9 +180,11 @@ class Agent:
     async def handle(self, result: ProbeResult) -> None:
         """Store a probe result and let the alert engine judge it."""
         self.state.results[result.name] = result
+        if self.view is not None:
+            self.view.durations.observe(result.name, result.duration)
         assert self.store is not None and self.alerting is not None
         try:
-            await self._in_writer(_write_result, self.store, result)
+            await self._in_writer(_write_result, self.store, result, self.state.hostname)
         except Exception:  # a full disk must not stop the alerting path
             log.exception("store write failed for %s", result.name)
         self.alerting.observe(self.dependencies.fold(result))  # the engine logs each transition it makes
@@ -195,6 +234,7 @@ class _AgentSink:
         self._on_loop(self._samples, service, samples)
 
     def event(self, service: str, finding: Finding) -> None:
+        self._on_loop(self._remember, service, finding)
         if self.agent.alerting is not None:
             self._on_loop(self.agent.alerting.observe_event, service, finding)
 
@@ -206,13 +246,20 @@ class _AgentSink:
         if self.agent.alerting is not None:
             self._on_loop(self.agent.alerting.report, service, check, subject, text)
 
+    def _remember(self, service: str, finding: Finding) -> None:
+        view = self.agent.view
+        if view is not None:
+            from .web.view import RecentEvent
+
+            view.events.append(RecentEvent(self.agent.clock(), service, finding))
+
     def _samples(self, service: str, samples: list[Sample]) -> None:
         now = self.agent.clock()
         stamped = [s if s.time is not None else Sample(s.metric, s.value, s.labels, s.unit, now) for s in samples]
         self.agent.state.service_samples[service] = stamped
         store = self.agent.store
         if store is not None:
-            self.agent._writer.submit(store.write_samples, stamped)
+            self.agent._writer.submit(store.write_samples, host_labelled(stamped, self.agent.state.hostname))
 
 
 def _critical() -> Any:
@@ -261,9 +308,28 @@ def default_rules(settings: Settings | None = None) -> list[Any]:
     return rules
 
 
-def _write_result(store: Store, result: ProbeResult) -> None:
+def host_labelled(samples: list[Sample], host: str) -> list[Sample]:
+    """Every stored sample names its host ([agent] hostname), so agents sharing one
+    PostgreSQL store stay apart."""
+    return [s if "host" in s.labels else Sample(s.metric, s.value, {**s.labels, "host": host}, s.unit, s.time)
+            for s in samples]
+
+
+def thresholds(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """Alert thresholds per metric (default rules, then the config's), drawn on the graphs."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rule in [*default_rules(), *settings.alerts.rules]:
+        for level in ("warning", "critical"):
+            value = getattr(rule, level)
+            if value is not None:
+                out.setdefault(rule.metric, []).append({"rule": rule.name, "level": level, "value": value,
+                                                         "labels": dict(rule.labels)})
+    return out
+
+
+def _write_result(store: Store, result: ProbeResult, host: str) -> None:
     if result.samples:
-        store.write_samples(result.samples)
+        store.write_samples(host_labelled(result.samples, host))
     if result.state.label != "UNKNOWN":
         # an empty list closes the findings the probe no longer reports
         store.write_findings(result.name, result.findings, result.started)

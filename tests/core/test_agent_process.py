@@ -46,6 +46,7 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path, incidents: Path) -> Non
                 break
             time.sleep(0.2)
         assert any(p["name"] == "raid" and p["state"] == "OK" for p in health["probes"])  # type: ignore[union-attr]
+        assert "host" not in health and all(set(p) == {"name", "state"} for p in health["probes"])  # type: ignore[union-attr]
         with urllib.request.urlopen(url, timeout=5) as response:
             page = response.read().decode()
         assert "No notifier is configured" in page
@@ -75,12 +76,12 @@ def test_sighup_rereads_the_config_and_keeps_serving(tmp_path: Path, incidents: 
         config.write_text(base % "after")
         proc.send_signal(signal.SIGHUP)
         url = _wait_listen(proc)   # the agent restarts its loop with the new settings
-        with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+        with urllib.request.urlopen(url + "api/overview", timeout=5) as response:
             assert json.loads(response.read())["host"] == "after"
         config.write_text("[agent]\nlisten = 5\n")   # a broken config is refused, the agent goes on
         proc.send_signal(signal.SIGHUP)
         url = _wait_listen(proc)
-        with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+        with urllib.request.urlopen(url + "api/overview", timeout=5) as response:
             assert json.loads(response.read())["host"] == "after"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

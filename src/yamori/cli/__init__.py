@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "munin": ("yamori.cli.munin", "Munin plugins run as probes: try one with `munin run`."),
     "import": ("yamori.cli.import_", "Import history from other tools (Munin's RRD files)."),
     "remote": ("yamori.cli.remote", "Commands on other hosts through their jump host, target verified."),
+    "web": ("yamori.cli.web", "The agent's web pages: `web passwd NAME` prints a login entry."),
 }
 
 

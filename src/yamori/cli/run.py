@@ -28,10 +28,11 @@ def command(ctx: CliContext, log_level: str) -> None:
     configure_logging(log_level)
     from ..alerts.outbox import OutboxError
     from ..store.base import StoreError
+    from ..web.server import WebRefused
 
     try:
         asyncio.run(_serve(settings, ctx.config_path))
-    except (OSError, OutboxError, StoreError) as err:
+    except (OSError, OutboxError, StoreError, WebRefused) as err:
         # a port in use, an unwritable state_dir, a corrupt database: say which, no traceback
         log.error("cannot start: %s", err)
         sys.exit(2)

@@ -53,11 +53,23 @@ def parse_config(text: str, filename: str = DEFAULT_NAME) -> Settings:
         message = str(err).split(" (at line")[0]
         raise ConfigError([ConfigProblem(filename, line, "", f"not valid TOML: {message}")]) from err
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as err:
         lines = key_lines(text)
         problems = [_problem(filename, lines, e) for e in err.errors()]
         raise ConfigError(problems) from err
+    _cross_check(settings, text, filename)
+    return settings
+
+
+def _cross_check(settings: Settings, text: str, filename: str) -> None:
+    """Rules that span sections, located at the key that has to change."""
+    from .web import listen_problem
+
+    problem = listen_problem(settings.agent.listen, settings.web)
+    if problem:
+        line = line_of(key_lines(text), ("agent", "listen"))
+        raise ConfigError([ConfigProblem(filename, line, "agent.listen", problem)])
 
 
 _MESSAGES = {

@@ -15,6 +15,7 @@ from .postgres import PostgresSettings
 from .probes import ProbesSettings
 from .store import StoreSettings
 from .types import Section
+from .web import WebSettings
 
 
 class Settings(Section):
@@ -28,3 +29,4 @@ class Settings(Section):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     munin: MuninSettings = Field(default_factory=MuninSettings)
+    web: WebSettings = Field(default_factory=WebSettings)

@@ -1,38 +1,62 @@
-"""Prometheus exposition of the agent's latest results (a custom collector, no globals)."""
+"""Prometheus exposition of the agent's latest results (a custom collector, no globals).
+
+Names follow Prometheus' rules so `promtool check metrics` is clean: base units (seconds,
+bytes), unit suffixes, counters as counters (`…_total`), HELP on every family and a
+histogram of probe run times."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ..records import Sample
-
-if TYPE_CHECKING:
-    from ..agent import AgentState
+from .view import BUCKETS, WebView
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
+# Stored names in non-base units -> (exposed name, factor to the base unit).
+RENAMES: dict[str, tuple[str, float]] = {
+    "disk_await_ms": ("disk_await_seconds", 0.001),
+    "raid_sync_speed_kib_s": ("raid_sync_speed_bytes_per_second", 1024.0),
+}
+_SUFFIX = {"bytes": "_bytes", "seconds": "_seconds", "ratio": "_ratio", "percent": "_percent",
+           "celsius": "_celsius"}
 
-def metric_name(name: str) -> str:
-    return "yamori_" + _INVALID.sub("_", name)
+
+def metric_name(name: str, unit: str = "") -> str:
+    """The exposed name (without `_total` for counters: the client adds it)."""
+    name = RENAMES.get(name, (name, 1.0))[0]
+    base = "yamori_" + _INVALID.sub("_", name)
+    suffix = _SUFFIX.get(unit, "")
+    if suffix and not base.endswith(suffix) and suffix.strip("_") not in base.split("_"):
+        base += suffix
+    return base
 
 
 # Each domain describes its metrics once, in a METRICS table (name -> entry with .help or ["help"]).
 METRIC_REGISTRIES = ("yamori.system.metrics", "yamori.raid.metrics", "yamori.postgres.metrics",
                      "yamori.guard.metrics", "yamori.network.metrics")
 
+HELP_FALLBACK = {
+    "guard_auth_failures_total": "failed PostgreSQL authentications the guard classified, by kind",
+    "guard_untrusted_total": "authentication failures from addresses outside the inventory",
+    "guard_bans_total": "addresses the guard banned",
+}
 
-def _help_texts() -> dict[str, str]:
+
+@functools.cache
+def help_texts() -> dict[str, str]:
     """Help texts from the domains' metric registries, where one exists."""
     import importlib
     import importlib.util
 
-    texts: dict[str, str] = {}
+    texts: dict[str, str] = dict(HELP_FALLBACK)
     for module_name in METRIC_REGISTRIES:
         if importlib.util.find_spec(module_name) is None:
             continue
@@ -45,52 +69,65 @@ def _help_texts() -> dict[str, str]:
 
 
 class AgentCollector(Collector):
-    def __init__(self, state: AgentState) -> None:
-        self.state = state
-        self.help = _help_texts()
+    def __init__(self, view: WebView) -> None:
+        self.view = view
+        self.help = help_texts()
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         yield from self._probe_families()
-        samples: list[Sample] = [s for r in self.state.results.values() for s in r.samples]
-        for group in self.state.service_samples.values():
+        samples: list[Sample] = [s for r in list(self.view.results.values()) for s in r.samples]
+        for group in list(self.view.service_samples.values()):
             samples.extend(group)
         by_metric: dict[str, list[Sample]] = defaultdict(list)
         for sample in samples:
             by_metric[sample.metric].append(sample)
+        seen_names: set[str] = set()
         for metric, group in sorted(by_metric.items()):
-            keys = sorted({k for s in group for k in s.labels})
-            help_text = self.help.get(metric, metric.replace("_", " "))
+            counter = metric.endswith("_total")
             unit = group[0].unit
-            if unit:
-                help_text = f"{help_text} ({unit})"
-            family = GaugeMetricFamily(metric_name(metric), help_text, labels=keys)
+            name = metric_name(metric.removesuffix("_total") if counter else metric, "" if counter else unit)
+            if name in seen_names:
+                continue
+            seen_names.add(name)
+            factor = RENAMES.get(metric, (metric, 1.0))[1]
+            keys = sorted({_INVALID.sub("_", k) for s in group for k in s.labels})
+            help_text = self.help.get(metric, metric.replace("_", " ").replace(".", " "))
+            family: Any = (CounterMetricFamily(name, help_text, labels=keys) if counter
+                           else GaugeMetricFamily(name, help_text, labels=keys))
             seen: set[tuple[str, ...]] = set()
             for sample in group:
-                values = tuple(sample.labels.get(k, "") for k in keys)
+                labels = {_INVALID.sub("_", k): v for k, v in sample.labels.items()}
+                values = tuple(labels.get(k, "") for k in keys)
                 if values in seen:
                     continue
                 seen.add(values)
-                family.add_metric(list(values), sample.value)
+                family.add_metric(list(values), sample.value * factor)
             yield family
 
-    def _probe_families(self) -> Iterator[GaugeMetricFamily]:
+    def _probe_families(self) -> Iterator[Metric]:
         state = GaugeMetricFamily("yamori_probe_state", "probe state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
                                   labels=["probe"])
-        duration = GaugeMetricFamily("yamori_probe_duration_seconds", "time the last run took", labels=["probe"])
         last = GaugeMetricFamily("yamori_probe_last_run_timestamp_seconds", "when the probe last ran",
                                  labels=["probe"])
-        for name, result in sorted(self.state.results.items()):
+        for name, result in sorted(self.view.results.items()):
             state.add_metric([name], float(result.state.value))
-            duration.add_metric([name], result.duration)
             last.add_metric([name], result.started)
         yield state
-        yield duration
         yield last
+        durations = HistogramMetricFamily("yamori_probe_duration_seconds", "time the probe's runs took",
+                                          labels=["probe"])
+        hist = self.view.durations
+        for name in sorted(hist.counts):
+            counts = hist.counts[name]
+            buckets = [(repr(b), float(c)) for b, c in zip(BUCKETS, counts, strict=False)]
+            buckets.append(("+Inf", float(counts[-1])))
+            durations.add_metric([name], buckets, hist.sums.get(name, 0.0))
+        yield durations
 
 
-def exposition(state: AgentState) -> bytes:
+def exposition(view: WebView) -> bytes:
     from prometheus_client.exposition import generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AgentCollector(state))
+    registry.register(AgentCollector(view))
     return generate_latest(registry)

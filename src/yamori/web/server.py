@@ -1,82 +1,105 @@
-"""The agent's HTTP listener: /metrics (Prometheus), /healthz (JSON), / (status page)."""
+"""Start the web server: the listening socket, TLS, and the connection caps.
+
+A connection over the cap is closed at once, before it costs a request handler; the cap
+also leaves `fd_reserve` file descriptors for the guard's log files, nft and SMTP."""
 
 from __future__ import annotations
 
-import html
-import json
-import time
-from typing import TYPE_CHECKING, Any
+import logging
+import resource
+import ssl
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
 
 from ..config.types import parse_listen
-from ..records import worst_state
-from .http import Listener, Response
-from .metrics import exposition
+from ..config.web import WebSettings, listen_problem
+from .app import Binding, WebApp
+from .view import WebView
 
-if TYPE_CHECKING:
-    from ..agent import Agent
+log = logging.getLogger("yamori.web")
 
-
-async def start_web(agent: Agent) -> tuple[Listener, tuple[str, int]]:
-    async def metrics() -> Response:
-        return Response(200, "text/plain; version=0.0.4; charset=utf-8", exposition(agent.state))
-
-    async def healthz() -> Response:
-        return Response(200, "application/json", json.dumps(health(agent), ensure_ascii=False).encode())
-
-    async def status() -> Response:
-        return Response(200, "text/html; charset=utf-8", status_page(health(agent)).encode())
-
-    listener = Listener({"/metrics": metrics, "/healthz": healthz, "/": status})
-    host, port = parse_listen(agent.settings.agent.listen)
-    return listener, await listener.start(host, port)
+KEEPALIVE = 10.0
 
 
-def health(agent: Agent) -> dict[str, Any]:
-    results = agent.state.results
-    alerting = agent.alerting
-    return {
-        "status": "ok",
-        "host": agent.state.hostname,
-        "uptime_seconds": round(time.time() - agent.state.started, 1),
-        "state": worst_state([r.state for r in results.values()]).label,
-        "probes": [r.as_json() for r in results.values()],
-        "services": list(agent.state.services),
-        "alerts": [a.as_json() for a in alerting.active()] if alerting else [],
-        "delivery": alerting.delivery_status().as_json() if alerting else {},
-    }
+class WebRefused(Exception):
+    """The settings do not allow serving (a non-loopback bind without users)."""
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>yamori — {host}</title><meta http-equiv="refresh" content="15">
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}
-.OK{{color:#2a7}}.WARNING{{color:#c80}}.CRITICAL{{color:#d22;font-weight:bold}}.UNKNOWN{{color:#888}}
-.banner{{background:#fdd;border:2px solid #d22;padding:1em;font-weight:bold}}</style></head><body>
-<h1>yamori — {host}</h1>{banner}
-<h2>Alerts</h2>{alerts}
-<h2>Probes</h2><table><tr><th>probe</th><th>state</th><th>reason</th></tr>{probes}</table>
-<p>Watching continuously: {services}</p>
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p></body></html>"""
+def connection_cap(settings: WebSettings) -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return settings.max_connections
+    return max(1, min(settings.max_connections, soft - settings.fd_reserve))
 
 
-def status_page(data: dict[str, Any]) -> str:
-    esc = html.escape
-    delivery = data["delivery"]
-    banner = ""
-    if delivery and not delivery.get("configured", False):
-        banner = ('<p class="banner">No notifier is configured: alerts will not reach anyone. '
-                  "Set [alerts.email] or [alerts.webhook] in yamori.toml.</p>")
-    elif delivery and delivery.get("last_error"):
-        banner = f'<p class="banner">Alert delivery is failing: {esc(str(delivery["last_error"]))}</p>'
-    probes = "".join(
-        f'<tr><td>{esc(p["name"])}</td><td class="{esc(p["state"])}">{esc(p["state"])}</td>'
-        f'<td>{esc(p["reason"])}</td></tr>'
-        for p in data["probes"]
-    )
-    alerts = "".join(
-        f'<li class="{esc(str(a.get("state")))}">{esc(str(a.get("state")))} {esc(str(a.get("rule")))} '
-        f'{esc(str(a.get("subject")))}: {esc(str(a.get("message", "")))}</li>'
-        for a in data["alerts"]
-    )
-    services = ", ".join(esc(name) for name in data.get("services", [])) or "nothing"
-    return _PAGE.format(host=esc(data["host"]), banner=banner, services=services,
-                        alerts=f"<ul>{alerts}</ul>" if alerts else "<p>none</p>", probes=probes)
+class WebServer:
+    def __init__(self, runner: web.AppRunner, bound: tuple[str, int], cap: int) -> None:
+        self.runner = runner
+        self.bound = bound
+        self.cap = cap
+        self.refused = 0
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+def _guard_connections(server: Any, cap: int, per_client: int, owner: list[WebServer]) -> None:
+    """Wrap aiohttp's connection bookkeeping: over a cap, abort the new connection."""
+    per_ip: Counter[str] = Counter()
+    peers: dict[Any, str] = {}
+    made, lost = server.connection_made, server.connection_lost
+
+    def connection_made(handler: Any, transport: Any) -> None:
+        made(handler, transport)
+        peer = transport.get_extra_info("peername")
+        ip = str(peer[0]) if peer else "?"
+        if len(server._connections) > cap or per_ip[ip] >= per_client:
+            if owner:
+                owner[0].refused += 1
+            transport.abort()
+            return
+        per_ip[ip] += 1
+        peers[handler] = ip
+
+    def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+        ip = peers.pop(handler, None)
+        if ip is not None:
+            per_ip[ip] -= 1
+            if per_ip[ip] <= 0:
+                del per_ip[ip]
+        lost(handler, exc)
+
+    server.connection_made = connection_made
+    server.connection_lost = connection_lost
+
+
+async def start_web(view: WebView, listen: str, settings: WebSettings) -> WebServer:
+    problem = listen_problem(listen, settings)
+    if problem:
+        raise WebRefused(f"agent.listen: {problem}")
+    host, port = parse_listen(listen)
+    context = None
+    if settings.tls_cert and settings.tls_key:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key))
+    app = WebApp(view, settings, Binding(host, port, context is not None)).build()
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE, handle_signals=False,
+                           max_line_size=8190, max_field_size=8190)
+    await runner.setup()
+    cap = connection_cap(settings)
+    owner: list[WebServer] = []
+    _guard_connections(runner.server, cap, settings.max_per_client, owner)
+    site = web.TCPSite(runner, host, port, ssl_context=context, backlog=min(128, cap), reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr,attr-defined]
+    bound = sockets[0].getsockname()
+    server = WebServer(runner, (str(bound[0]), int(bound[1])), cap)
+    owner.append(server)
+    return server
