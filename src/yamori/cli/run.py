@@ -48,7 +48,10 @@ async def _serve(settings: Settings, config_path: str | None) -> None:
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if agent.state.listen and not task.done():
             host, port = agent.state.listen
-            click.echo(f"yamori: agent running; status page http://{host}:{port}/ (metrics at /metrics)", err=True)
+            scheme = "https" if settings.web.tls_cert else "http"
+            shown = f"[{host}]" if ":" in host else host
+            click.echo(f"yamori: agent running; status page {scheme}://{shown}:{port}/ (metrics at /metrics)",
+                       err=True)
         await task
         ready.cancel()
         if not agent.reload_requested:
