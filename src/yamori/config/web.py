@@ -45,9 +45,9 @@ class WebSettings(Section):
     tls_cert: str = Field("", description="PEM certificate file: serve HTTPS (with tls_key); empty = plain HTTP")
     tls_key: str = Field("", description="PEM private key file for tls_cert (keep it 0600)")
     lang: Literal["", "en", "ja"] = Field("", description="page language; empty = the browser's Accept-Language")
-    max_connections: int = Field(64, ge=1, le=4096,
+    max_connections: int = Field(128, ge=1, le=4096,
                                  description="open connections at most (also capped by the file descriptor limit)")
-    max_per_client: int = Field(8, ge=1, le=1024, description="open connections at most from one address")
+    max_per_client: int = Field(32, ge=1, le=1024, description="open connections at most from one address")
     fd_reserve: int = Field(64, ge=16, le=4096,
                             description="file descriptors kept free for the guard's logs, nft and SMTP")
     session_lifetime: Duration = Field(12 * 3600.0, description="a login lasts this long")

@@ -110,7 +110,7 @@
       series: series,
       scales: { x: { time: true, min: range[0], max: range[1] } },
       axes: [{}, { size: 60, values: function (u, vals) { return vals.map(fmt); } }],
-      legend: { show: true, live: true },
+      legend: { show: false },
       cursor: { drag: { x: true, y: false } },
       hooks: {
         setSelect: [function (u) {
