@@ -68,7 +68,7 @@ class WebApp:
         app = web.Application(middlewares=[self._headers, self._host_check, self._auth, self._csrf],
                               client_max_size=MAX_BODY)
         r = app.router
-        r.add_get("/", self.page("overview", pages.overview))
+        r.add_get("/", self.overview_page)
         r.add_get("/graphs", self.graphs_page)
         r.add_get("/raid", self.page("raid", pages.raid))
         r.add_get("/postgres", self.page("postgres", pages.postgres))
@@ -79,7 +79,7 @@ class WebApp:
         r.add_post("/logout", self.logout)
         r.add_get("/healthz", self.healthz)
         r.add_get("/metrics", self.metrics)
-        r.add_get("/api/overview", self.api(pages.overview))
+        r.add_get("/api/overview", self.api_overview)
         r.add_get("/api/raid", self.api(pages.raid))
         r.add_get("/api/postgres", self.api(pages.postgres))
         r.add_get("/api/guard", self.api(pages.guard))
@@ -232,6 +232,22 @@ class WebApp:
         async def handler(request: web.Request) -> web.StreamResponse:
             return _json(data(self.view))
         return handler
+
+    async def _overview(self) -> dict[str, Any]:
+        data = pages.overview(self.view)
+        try:
+            latest = await self.view.in_store(lambda store: store.latest())
+        except Exception:   # the store being unreachable must not take the overview down
+            log.exception("reading the store for the overview")
+            latest = []
+        data["hosts"] = pages.hosts(self.view, latest)
+        return data
+
+    async def overview_page(self, request: web.Request) -> web.StreamResponse:
+        return self.render(request, "overview.html", page="overview", data=await self._overview())
+
+    async def api_overview(self, request: web.Request) -> web.StreamResponse:
+        return _json(await self._overview())
 
     async def graphs_page(self, request: web.Request) -> web.StreamResponse:
         return self.render(request, "graphs.html", page="graphs", data={})

@@ -7,6 +7,10 @@ from collections.abc import Callable
 JA: dict[str, str] = {
     "Overview": "概要",
     "Graphs": "グラフ",
+    "Hosts": "ホスト",
+    "series": "系列数",
+    "last sample": "最新の測定",
+    "stale": "更新なし",
     "RAID": "RAID",
     "PostgreSQL": "PostgreSQL",
     "Guard": "ガード",

@@ -95,6 +95,17 @@ def _audit(view: WebView) -> dict[str, Any]:
     return {"ran_at": _iso(ran), "findings": [finding_json(f) for f in findings]}
 
 
+def hosts(view: WebView, latest: list[Sample]) -> list[dict[str, Any]]:
+    """Every host that writes to the store (several agents may share one PostgreSQL store)."""
+    seen: dict[str, list[float]] = {}
+    for s in latest:
+        seen.setdefault(s.labels.get("host", ""), []).append(s.time or 0.0)
+    now = view.clock()
+    return [{"host": h, "series": len(times), "last_sample": _iso(max(times)),
+             "stale": now - max(times) > 900, "this": h == view.hostname}
+            for h, times in sorted(seen.items())]
+
+
 def overview(view: WebView) -> dict[str, Any]:
     results = sorted(view.results.values(), key=lambda r: (-r.state.value if r.state is not State.UNKNOWN else -1.5,
                                                             r.name))

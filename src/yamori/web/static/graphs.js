@@ -38,7 +38,8 @@
     return [to - RANGES[state.range], to];
   }
 
-  function Chart(container, metric, unit, help) {
+  function Chart(container, metric, unit, help, hosts) {
+    this.hosts = hosts || null;
     this.box = el("div", "graph");
     this.box.appendChild(el("h3", null, metric + (unit ? " (" + unit + ")" : "")));
     if (help) { this.box.appendChild(el("p", "help", help)); }
@@ -140,7 +141,11 @@
   }
 
   function reloadAll() {
-    charts.forEach(function (c) { if (c.loaded) { c.load(); } else { observe(c); } });
+    charts.forEach(function (c) {
+      c.box.hidden = Boolean(state.host && c.hosts && c.hosts.indexOf(state.host) < 0);
+      if (c.box.hidden) { return; }
+      if (c.loaded) { c.load(); } else { observe(c); }
+    });
   }
 
   function graphsPage(root) {
@@ -152,6 +157,8 @@
         o.value = h;
         hostSelect.appendChild(o);
       });
+      var wanted = new URLSearchParams(window.location.search).get("host");
+      if (wanted !== null && (cat.hosts || []).indexOf(wanted) >= 0) { hostSelect.value = wanted; }
       state.host = hostSelect.value || "";
       hostSelect.addEventListener("change", function () { state.host = hostSelect.value; reloadAll(); });
       var groups = cat.groups || {};
@@ -164,9 +171,10 @@
         sec.appendChild(grid);
         root.appendChild(sec);
         groups[g].forEach(function (m) {
-          var c = new Chart(grid, m.metric, m.unit, m.help);
+          var c = new Chart(grid, m.metric, m.unit, m.help, m.hosts);
           charts.push(c);
-          observe(c);
+          c.box.hidden = Boolean(state.host && m.hosts.indexOf(state.host) < 0);
+          if (!c.box.hidden) { observe(c); }
         });
       });
     });
