@@ -150,11 +150,25 @@ class Agent:
 
             return await asyncio.to_thread(audit, settings, AuditRequest.from_settings(settings))
 
+        async def raid_arrays() -> list[dict[str, Any]]:
+            from .raid.probe import read_mdstat
+
+            try:
+                mdstat = await asyncio.to_thread(read_mdstat, settings.agent.proc)
+            except (OSError, ValueError):
+                return []   # no md arrays here, or an unreadable file: the raid probe says which
+            return [{"array": a.name, "level": a.level, "active": a.active, "slots": a.slots,
+                     "members": [{"device": m.device, "slot": m.slot, "flags": "".join(m.flags)} for m in a.members],
+                     "sync": None if a.sync is None else {"action": a.sync.action, "status": a.sync.status,
+                                                          "percent": a.sync.percent, "eta_seconds": a.sync.eta_seconds,
+                                                          "speed_kib_s": a.sync.speed_kib_s}}
+                    for a in mdstat.arrays]
+
         return WebView(hostname=self.state.hostname, started=self.state.started, clock=self.clock,
                        results=self.state.results, service_samples=self.state.service_samples,
                        services=self.state.services, alerts=lambda: [a.as_json() for a in alerting.active()],
                        delivery=alerting.delivery_status, in_store=in_store, bans=bans, unban=unban,
-                       run_audit=run_audit, thresholds=thresholds(settings))
+                       run_audit=run_audit, raid_arrays=raid_arrays, thresholds=thresholds(settings))
 
     async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer, func, *args)

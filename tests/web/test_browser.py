@@ -93,7 +93,8 @@ def test_overview_shows_alerts_with_advice_and_the_rebuild(browser: Any, dashboa
     assert "0.0.0.0/0" in (page.locator("#audit").text_content() or ""), "audit findings are listed"
     page.goto(dashboard_agent.url + "raid")
     text = page.locator("main").text_content() or ""
-    assert "md2" in text and "23.4" in text
+    assert "md2" in text and "23.4" in text and "sdc2[2]" in text, "members, flags and the rebuild are shown"
+    assert page.locator("table.arrays progress").count() == 1
     assert problems == []
 
 

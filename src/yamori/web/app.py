@@ -70,7 +70,7 @@ class WebApp:
         r = app.router
         r.add_get("/", self.overview_page)
         r.add_get("/graphs", self.graphs_page)
-        r.add_get("/raid", self.page("raid", pages.raid))
+        r.add_get("/raid", self.raid_page)
         r.add_get("/postgres", self.page("postgres", pages.postgres))
         r.add_get("/guard", self.page("guard", pages.guard))
         r.add_get("/audit", self.page("audit", pages.audit))
@@ -80,7 +80,7 @@ class WebApp:
         r.add_get("/healthz", self.healthz)
         r.add_get("/metrics", self.metrics)
         r.add_get("/api/overview", self.api_overview)
-        r.add_get("/api/raid", self.api(pages.raid))
+        r.add_get("/api/raid", self.api_raid)
         r.add_get("/api/postgres", self.api(pages.postgres))
         r.add_get("/api/guard", self.api(pages.guard))
         r.add_get("/api/audit", self.api(pages.audit))
@@ -248,6 +248,16 @@ class WebApp:
 
     async def api_overview(self, request: web.Request) -> web.StreamResponse:
         return _json(await self._overview())
+
+    async def _raid(self) -> dict[str, Any]:
+        detail = await self.view.raid_arrays() if self.view.raid_arrays else None
+        return pages.raid(self.view, detail)
+
+    async def raid_page(self, request: web.Request) -> web.StreamResponse:
+        return self.render(request, "raid.html", page="raid", data=await self._raid())
+
+    async def api_raid(self, request: web.Request) -> web.StreamResponse:
+        return _json(await self._raid())
 
     async def graphs_page(self, request: web.Request) -> web.StreamResponse:
         return self.render(request, "graphs.html", page="graphs", data={})

@@ -64,6 +64,8 @@ JA: dict[str, str] = {
     "other": "その他",
     "No stored metrics yet.": "保存されたメトリクスはまだありません。",
     "Arrays": "アレイ",
+    "members": "構成ディスク",
+    "rebuild": "再構築",
     "Servers": "サーバー",
     "Replication lag": "レプリケーション遅延",
     "Sources by class": "分類別の接続元",

@@ -132,13 +132,17 @@ def _probe_pages(view: WebView, prefix: str) -> list[dict[str, Any]]:
     return out
 
 
-def raid(view: WebView) -> dict[str, Any]:
+def raid(view: WebView, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The raid probe's measurements per array, with members, flags and the running sync
+    from /proc/mdstat when the agent could read it."""
     probes = _probe_pages(view, "raid")
     arrays: dict[str, dict[str, Any]] = {}
     for p in probes:
         for s in p["samples"]:
             name = s["labels"].get("array", "")
             arrays.setdefault(name, {"array": name})[s["metric"].removeprefix("raid_")] = s["value"]
+    for d in detail or []:
+        arrays.setdefault(d["array"], {"array": d["array"]}).update(d)
     return {"probes": probes, "arrays": [arrays[k] for k in sorted(arrays)]}
 
 

@@ -59,6 +59,7 @@ class WebView:
     bans: Callable[[], dict[str, dict[str, float]]]
     unban: Callable[[str], Awaitable[bool]]
     run_audit: Callable[[], Awaitable[list[Finding]]]
+    raid_arrays: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     events: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=200))
     acknowledged: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
