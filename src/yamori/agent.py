@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .alerts.dependency import Dependencies
-from .catalog import build_probes, build_services
+from .catalog import build_probes, build_services, web_actions
 from .config import Settings
 from .probe import Probe, ProbeResult, run_probe
 from .records import Finding, Sample
@@ -133,42 +133,14 @@ class Agent:
             assert self.store is not None
             return await self._in_writer(func, self.store)
 
-        def bans() -> dict[str, dict[str, float]]:
-            from .guard.bans import BanStore
-
-            return BanStore(settings.agent.state_dir).active(self.clock())
-
-        async def unban(address: str) -> bool:
-            from .guard.nft import unban_address
-
-            return await asyncio.to_thread(unban_address, settings.guard.table, address,
-                                           settings.agent.state_dir, settings.guard.nft)
-
-        async def run_audit() -> list[Finding]:
-            from .audit.runner import AuditRequest
-            from .audit.runner import run_audit as audit
-
-            return await asyncio.to_thread(audit, settings, AuditRequest.from_settings(settings))
-
-        async def raid_arrays() -> list[dict[str, Any]]:
-            from .raid.probe import read_mdstat
-
-            try:
-                mdstat = await asyncio.to_thread(read_mdstat, settings.agent.proc)
-            except (OSError, ValueError):
-                return []   # no md arrays here, or an unreadable file: the raid probe says which
-            return [{"array": a.name, "level": a.level, "active": a.active, "slots": a.slots,
-                     "members": [{"device": m.device, "slot": m.slot, "flags": "".join(m.flags)} for m in a.members],
-                     "sync": None if a.sync is None else {"action": a.sync.action, "status": a.sync.status,
-                                                          "percent": a.sync.percent, "eta_seconds": a.sync.eta_seconds,
-                                                          "speed_kib_s": a.sync.speed_kib_s}}
-                    for a in mdstat.arrays]
+        actions = web_actions(settings, self.clock)
 
         return WebView(hostname=self.state.hostname, started=self.state.started, clock=self.clock,
                        results=self.state.results, service_samples=self.state.service_samples,
                        services=self.state.services, alerts=lambda: [a.as_json() for a in alerting.active()],
-                       delivery=alerting.delivery_status, in_store=in_store, bans=bans, unban=unban,
-                       run_audit=run_audit, raid_arrays=raid_arrays, thresholds=thresholds(settings))
+                       delivery=alerting.delivery_status, in_store=in_store, bans=actions.bans,
+                       unban=actions.unban, run_audit=actions.run_audit, raid_arrays=actions.raid_arrays,
+                       thresholds=thresholds(settings))
 
     async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer, func, *args)

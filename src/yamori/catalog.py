@@ -7,8 +7,11 @@ what it runs. This is the one place that knows every domain.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
@@ -77,3 +80,49 @@ def build_rules(settings: Settings) -> list[Any]:
     for entry in RULE_FACTORIES:
         result.extend(_load(entry)(settings))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class WebActions:
+    """What the dashboard may read from or do to the domains, bound to the settings (the web
+    server itself imports no domain)."""
+
+    bans: Callable[[], dict[str, dict[str, float]]]
+    unban: Callable[[str], Awaitable[bool]]
+    run_audit: Callable[[], Awaitable[list[Any]]]
+    raid_arrays: Callable[[], Awaitable[list[dict[str, Any]]]]
+
+
+def web_actions(settings: Settings, clock: Callable[[], float]) -> WebActions:
+    def bans() -> dict[str, dict[str, float]]:
+        from .guard.bans import BanStore
+
+        return BanStore(settings.agent.state_dir).active(clock())
+
+    async def unban(address: str) -> bool:
+        from .guard.nft import unban_address
+
+        return await asyncio.to_thread(unban_address, settings.guard.table, address, settings.agent.state_dir,
+                                       settings.guard.nft)
+
+    async def run_audit() -> list[Any]:
+        from .audit.runner import AuditRequest
+        from .audit.runner import run_audit as audit
+
+        return await asyncio.to_thread(audit, settings, AuditRequest.from_settings(settings))
+
+    async def raid_arrays() -> list[dict[str, Any]]:
+        from .raid.probe import read_mdstat
+
+        try:
+            mdstat = await asyncio.to_thread(read_mdstat, settings.agent.proc)
+        except (OSError, ValueError):
+            return []   # no md arrays here, or an unreadable file: the raid probe says which
+        return [{"array": a.name, "level": a.level, "active": a.active, "slots": a.slots,
+                 "members": [{"device": m.device, "slot": m.slot, "flags": "".join(m.flags)} for m in a.members],
+                 "sync": None if a.sync is None else {"action": a.sync.action, "status": a.sync.status,
+                                                      "percent": a.sync.percent, "eta_seconds": a.sync.eta_seconds,
+                                                      "speed_kib_s": a.sync.speed_kib_s}}
+                for a in mdstat.arrays]
+
+    return WebActions(bans, unban, run_audit, raid_arrays)

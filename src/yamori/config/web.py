@@ -4,6 +4,7 @@ The listen address itself stays `[agent] listen` (an existing contract)."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from typing import Literal
@@ -30,9 +31,7 @@ class WebUser(Section):
     @field_validator("password_hash")
     @classmethod
     def _hash(cls, value: str) -> str:
-        from ..web.passwords import check_format
-
-        check_format(value)
+        parse_password_hash(value)
         return value
 
 
@@ -70,6 +69,26 @@ class WebSettings(Section):
         if duplicates:
             raise ValueError(f"user names must be unique: {', '.join(duplicates)}")
         return self
+
+
+_MAX_N = 2**20
+
+
+def parse_password_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
+    """scrypt$N$r$p$SALT$HASH (base64url) -> its parts; ValueError says what is wrong."""
+    parts = encoded.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        raise ValueError("expected scrypt$N$r$p$salt$hash as printed by `yamori web passwd NAME`")
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = (base64.urlsafe_b64decode(x + "=" * (-len(x) % 4)) for x in parts[4:])
+    except ValueError as err:
+        raise ValueError("malformed scrypt hash: run `yamori web passwd NAME` again") from err
+    if not (2 <= n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        raise ValueError("scrypt parameters out of range (N a power of two up to 2^20, r ≤ 32, p ≤ 16)")
+    if len(salt) < 8 or len(digest) < 16:
+        raise ValueError("scrypt salt or hash too short")
+    return n, r, p, salt, digest
 
 
 def is_loopback(host: str) -> bool:

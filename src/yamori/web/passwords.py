@@ -10,17 +10,14 @@ import hashlib
 import hmac
 import os
 
+from ..config.web import parse_password_hash
+
 N, R, P = 2**14, 8, 1
-_MAX_N = 2**20
 DKLEN = 32
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -29,29 +26,9 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(digest)}"
 
 
-def _parse(encoded: str) -> tuple[int, int, int, bytes, bytes]:
-    parts = encoded.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        raise ValueError("expected scrypt$N$r$p$salt$hash as printed by `yamori web passwd NAME`")
-    try:
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, digest = _unb64(parts[4]), _unb64(parts[5])
-    except ValueError as err:
-        raise ValueError("malformed scrypt hash: run `yamori web passwd NAME` again") from err
-    if not (2 <= n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
-        raise ValueError("scrypt parameters out of range (N a power of two up to 2^20, r ≤ 32, p ≤ 16)")
-    if len(salt) < 8 or len(digest) < 16:
-        raise ValueError("scrypt salt or hash too short")
-    return n, r, p, salt, digest
-
-
-def check_format(encoded: str) -> None:
-    _parse(encoded)
-
-
 def verify_password(password: str, encoded: str) -> bool:
     try:
-        n, r, p, salt, digest = _parse(encoded)
+        n, r, p, salt, digest = parse_password_hash(encoded)
     except ValueError:
         return False
     candidate = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest),
