@@ -3,12 +3,14 @@
 graph JSON ≤ 200 KB, agent RSS ≤ 64 MB with the dashboard loaded, CPU ≤ 1.5× node_exporter).
 
 Builds a SQLite store holding 100 series × a year of 1-minute samples the way the agent would:
-write_samples() of each simulated hour (6,000 samples), then maintain() (default retention:
-raw 2d, 5m 14d, 1h 90d, 1d 10y), ending now. The store is cached under bench/out/ for a day.
+write_samples() of each simulated hour, then maintain() (default retention: raw 2d, 5m 14d,
+1h 90d, 1d 10y), ending now; by default each stretch older than 14 days is written at the
+resolution the retention keeps there (same rows in every table; --full writes every minute).
+The store is cached under bench/out/ for a day.
 Then starts the real `yamori run` on it (system probes on this machine, guard and audit off),
 times GET / , /api/overview and /api/series for a year (median of 20), loads every page, and
 over the same minute scrapes the agent's /metrics and Debian's prometheus-node-exporter every
-15 s, comparing CPU time. Usage: bench/web_dashboard.py [--days 365] [--seconds 60]
+15 s, comparing CPU time. Usage: bench/web_dashboard.py [--days 365] [--seconds 60] [--full]
 """
 
 from __future__ import annotations
@@ -45,18 +47,32 @@ def value(series: int, minute: int) -> float:
     return float((minute * 7919 + series * 104729) % 1000) / 10.0 + spike
 
 
-def build(directory: Path, days: int) -> tuple[float, int]:
+def step_at(age_days: float, full: bool) -> int:
+    """Seconds between written samples. --full writes every minute of the year. By default
+    each stretch is written at the finest resolution the default retention still keeps
+    there (raw and 5m rollups for 14 days, 1h rollups to 90 days, 1d beyond): the store
+    ends with the same rows in every table as after a year of 1-minute samples, in a tenth
+    of the time."""
+    if full or age_days <= 14:
+        return 60
+    return 300 if age_days <= 90 else 3600
+
+
+def build(directory: Path, days: int, full: bool = False) -> tuple[float, int]:
     end = time.time() // 3600 * 3600
     start = end - days * 86400
     clock = [start]
     store = SqliteStore.open(directory, clock=lambda: clock[0])
     labels = [(metric, {key: f"{key}{i}", "host": HOST}, unit) for metric, key, unit in METRICS for i in range(10)]
     t0 = time.perf_counter()
+    written = 0
     try:
         for hour in range(days * 24):
             base = start + hour * 3600
+            step = step_at((end - base) / 86400, full)
             batch = [Sample(metric, value(s, hour * 60 + m), lab, unit, base + 60 * m)
-                     for s, (metric, lab, unit) in enumerate(labels) for m in range(60)]
+                     for s, (metric, lab, unit) in enumerate(labels) for m in range(0, 60, step // 60)]
+            written += len(batch)
             store.write_samples(batch)
             clock[0] = base + 3600
             store.maintain(clock[0])
@@ -64,18 +80,18 @@ def build(directory: Path, days: int) -> tuple[float, int]:
                 print(f"  building: day {hour // 24} of {days} ({time.perf_counter() - t0:.0f} s)", flush=True)
     finally:
         store.close()
-    return time.perf_counter() - t0, len(labels) * days * 1440
+    return time.perf_counter() - t0, written
 
 
-def cached_store(days: int) -> Path:
-    directory = OUT / f"web-store-{days}d"
+def cached_store(days: int, full: bool) -> Path:
+    directory = OUT / f"web-store-{days}d{'-full' if full else ''}"
     stamp = directory / "built"
     if stamp.exists() and time.time() - stamp.stat().st_mtime < 86400:
         print(f"store: cached {directory} ({stamp.read_text().strip()})")
         return directory
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    seconds, samples = build(directory, days)
+    seconds, samples = build(directory, days, full)
     size = sum(p.stat().st_size for p in directory.glob("yamori.sqlite*")) / 1e6
     stamp.write_text(f"{samples:,} samples in {seconds:.0f} s, {size:.0f} MB")
     print(f"store: built {samples:,} samples in {seconds:.0f} s ({size:.0f} MB)")
@@ -150,8 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--full", action="store_true", help="write every minute of the year (~10x longer)")
     args = parser.parse_args()
-    state = cached_store(args.days)
+    state = cached_store(args.days, args.full)
     work = OUT / "web-bench"
     work.mkdir(parents=True, exist_ok=True)
     agent, url = start_agent(state, work)

@@ -120,6 +120,9 @@ def test_graphs_change_range_and_zoom(browser: Any, dashboard_agent: Agent) -> N
     page.mouse.up()
     wait_until(page, lambda: int(chart.get_attribute("data-from") or 0) > week_from + 86400)
     page.screenshot(path=str(ARTIFACTS / "graphs-zoomed.png"), full_page=False)
+    zoomed_from = int(chart.get_attribute("data-from") or 0)
+    page.click("button.pan[data-dir='-1']")   # pan back in time by half the window
+    wait_until(page, lambda: int(chart.get_attribute("data-from") or 0) < zoomed_from)
     # the phone: charts fit the screen
     phone, phone_problems = open_page(browser, width=390, height=844)
     phone.goto(dashboard_agent.url + "graphs")

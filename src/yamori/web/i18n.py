@@ -51,6 +51,8 @@ JA: dict[str, str] = {
     "month": "月",
     "year": "年",
     "range": "期間",
+    "earlier": "前へ",
+    "later": "次へ",
     "from": "から",
     "to": "まで",
     "Show": "表示",

@@ -86,7 +86,7 @@
       var name = labelText(s.labels);
       series.push({ label: name, stroke: color, width: 1.5 });
       series.push({ label: name + " max", stroke: color, width: 0.5, dash: [4, 3] });
-      series.push({ label: name + " min", stroke: color, width: 0.5, dash: [1, 3], show: false });
+      series.push({ label: name + " min", stroke: color, width: 0.5, dash: [1, 3] });
       var lo = null, hi = null, sum = 0, n = 0;
       for (var j = 0; j < s.t.length; j++) {
         if (s.min[j] !== null && (lo === null || s.min[j] < lo)) { lo = s.min[j]; }
@@ -183,6 +183,18 @@
         state.range = b.getAttribute("data-range");
         state.from = state.to = null;
         document.querySelectorAll("button.range").forEach(function (x) { x.classList.toggle("on", x === b); });
+        reloadAll();
+      });
+    });
+    // pan: move the shown window by half its span, back or forward in time
+    document.querySelectorAll("button.pan").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var w = window_();
+        var shift = (w[1] - w[0]) / 2 * Number(b.getAttribute("data-dir"));
+        var now = Date.now() / 1000;
+        state.from = w[0] + shift;
+        state.to = Math.min(w[1] + shift, now);
+        if (state.to - state.from < 60) { state.from = state.to - (w[1] - w[0]); }
         reloadAll();
       });
     });
