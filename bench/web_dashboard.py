@@ -103,15 +103,17 @@ def get(url: str) -> bytes:
         return response.read()
 
 
-def timed(url: str, runs: int = 20) -> tuple[float, int]:
+def timed(url: str, pid: int, runs: int = 20) -> tuple[float, float, int]:
+    """Median wall time of a request, the agent's CPU time per request, the body size."""
     get(url)
     times = []
     size = 0
+    cpu0 = cpu_seconds(pid)
     for _ in range(runs):
         t0 = time.perf_counter()
         size = len(get(url))
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, size
+    return statistics.median(times) * 1e3, (cpu_seconds(pid) - cpu0) / runs * 1e3, size
 
 
 def start_agent(state: Path, root: Path) -> tuple[subprocess.Popen[str], str]:
@@ -175,23 +177,25 @@ def main() -> None:
     exporter = None
     try:
         rows = []
-        overview_ms, overview_size = timed(url)
-        rows.append(("GET / (overview page)", overview_ms, overview_size))
-        rows.append(("GET /api/overview", *timed(url + "api/overview")))
+        pid = agent.pid
+        rows.append(("GET / (overview page)", *timed(url, pid)))
+        rows.append(("GET /api/overview", *timed(url + "api/overview", pid)))
         one = url + "api/series?metric=cpu_percent&range=year&width=1000&host=bench"
         catalog = json.loads(get(url + "api/graphs"))
         series_count = sum(m["series"] for g in catalog["groups"].values() for m in g)
-        rows.append(("year graph, 10 series × 1000 px (/api/series)", *timed(one)))
-        rows.append(("year graph, 10 series × 2000 px", *timed(one.replace("width=1000", "width=2000"))))
-        rows.append(("GET /api/graphs (catalog)", *timed(url + "api/graphs")))
+        rows.append(("year graph, 10 series × 1000 px (/api/series)", *timed(one, pid)))
+        rows.append(("year graph, 10 series × 2000 px", *timed(one.replace("width=1000", "width=2000"), pid)))
+        rows.append(("GET /api/graphs (catalog)", *timed(url + "api/graphs", pid)))
         for page in ("graphs", "raid", "postgres", "guard", "audit", "metrics", "healthz"):
             get(url + page)
         for metric, _, _ in METRICS:   # the graphs page loads every graph's year once
             get(url + f"api/series?metric={metric}&range=year&width=1000")
         print(f"\nstore: {series_count} series; agent pid {agent.pid}")
-        print(f"{'request':<50} {'median ms':>10} {'bytes':>10}")
-        for name, ms, size in rows:
-            print(f"{name:<50} {ms:>10.1f} {size:>10,}")
+        load = os.getloadavg()[0]
+        head = f"request (machine load {load:.1f})"
+        print(f"{head:<50} {'median ms':>10} {'CPU ms':>8} {'bytes':>10}")
+        for name, ms, cpu, size in rows:
+            print(f"{name:<50} {ms:>10.1f} {cpu:>8.1f} {size:>10,}")
         rss = memory_kib(agent.pid)
         print(f"\nagent RSS with the dashboard loaded: {rss['VmRSS'] / 1024:.1f} MB "
               f"(peak {rss['VmHWM'] / 1024:.1f} MB)")

@@ -45,6 +45,7 @@ test)
     need miniupnpd miniupnpd-nftables
     need npm npm
     need chromium chromium                        # dashboard tests (Playwright drives it)
+    need /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf fonts-ipafont-gothic   # Japanese pages in screenshots
     need promtool prometheus                      # /metrics and contrib/prometheus checked by promtool
     need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
     need /usr/lib/locale/ja_JP.utf8 locales-all
