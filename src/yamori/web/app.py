@@ -129,8 +129,13 @@ class WebApp:
     async def _headers(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
+        except web.HTTPException as exc:   # redirects and errors carry the headers too
+            self._secure(request, exc)
+            raise
+        self._secure(request, response)
+        return response
+
+    def _secure(self, request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -139,7 +144,6 @@ class WebApp:
             response.headers["Cache-Control"] = "no-store"
         if self.binding.tls:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
 
     @web.middleware
     async def _host_check(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
@@ -303,13 +307,13 @@ class WebApp:
         response = web.HTTPSeeOther(nxt if isinstance(nxt, str) and _local_path(nxt) else "/")
         self._set_cookie(response, session)
         response.del_cookie(PRE_COOKIE, path="/login")
-        return response
+        raise response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         self.sessions.drop(request.cookies.get(COOKIE))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(COOKIE, path="/")
-        return response
+        raise response
 
     # -- machine endpoints ---------------------------------------------------------------
     async def healthz(self, request: web.Request) -> web.StreamResponse:
