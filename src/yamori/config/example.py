@@ -35,6 +35,10 @@ ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "network.links": [{"interface": "ppp0", "capacity": "1Mbit"}],
     "postgres.servers": [{"name": "db1", "dsn": "host=127.0.0.1 port=5432 user=yamori dbname=postgres"}],
     "munin.plugins": [{"path": "/usr/local/lib/munin/fan_speeds", "env": {"sensors": "fan1 fan2"}}],
+    # the shape `yamori web passwd NAME` prints (this hash's password was random and thrown away)
+    "web.users": [{"name": "alice",
+                   "password_hash": "scrypt$16384$8$1$AC4Dt0qY8kC_x59iVGErXw$"
+                                    "P3dQU5-_CRk669FcY8fJhpkAZVKTWZVtKfH5iQnwtTs"}],
 }
 
 
