@@ -59,6 +59,7 @@ def test_groups_are_munin_like() -> None:
     assert group_of("temperature_celsius") == "sensors"
     assert group_of("postgres.replication.replay_lag_seconds") == "postgresql"
     assert group_of("guard_bans_total") == "guard"
+    assert group_of("munin_if_eth0_down") == "munin"
     data = catalog([("cpu_percent", {"host": "a"}, "percent"), ("cpu_percent", {"host": "b"}, "percent"),
                     ("fan_rpm", {"host": "a", "fan": "1"}, "rpm")], {"cpu_percent": "busy"})
     assert data["hosts"] == ["a", "b"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..store.base import Point, Series
 
-GROUPS = ("system", "disks", "network", "sensors", "postgresql", "guard", "other")
+GROUPS = ("system", "disks", "network", "sensors", "postgresql", "guard", "munin", "other")
 
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("cpu_", "system"), ("load", "system"), ("memory_", "system"), ("swap_", "system"),
@@ -21,6 +21,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("temperature_", "sensors"), ("fan_", "sensors"), ("ups", "sensors"), ("power", "sensors"),
     ("postgres", "postgresql"), ("pgpool", "postgresql"),
     ("guard_", "guard"),
+    ("munin_", "munin"),   # Munin plugins run or imported: munin_<plugin>_<field>
 )
 
 RANGES = {"day": 86400.0, "week": 7 * 86400.0, "month": 31 * 86400.0, "year": 365 * 86400.0}
