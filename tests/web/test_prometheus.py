@@ -58,3 +58,36 @@ def test_contrib_config_and_rules_load() -> None:
     out = subprocess.run([PROMTOOL or "promtool", "check", "rules", str(rules)], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "SUCCESS: 8 rules found" in out.stdout, out.stdout + out.stderr
+
+
+@needs_promtool
+def test_every_described_metric_passes_promtool_in_base_units() -> None:
+    """Every metric a domain describes (system, RAID, PostgreSQL, guard, network), exposed
+    once with its unit: promtool accepts the lot; ms, KiB/s, bit/s and days become base units."""
+    import time
+
+    from yamori.probe import ProbeResult
+    from yamori.records import Sample, State
+    from yamori.web.metrics import exposition, help_texts
+    from yamori.web.view import WebView
+
+    units = {}
+    for module in ("system", "raid", "network"):
+        table = __import__(f"yamori.{module}.metrics", fromlist=["METRICS"]).METRICS
+        for name, entry in table.items():
+            units[name] = entry["unit"] if isinstance(entry, dict) else entry.unit
+    samples = [Sample(name, 1.5, {"device": "sda"}, unit) for name, unit in units.items()]
+    samples.append(Sample("postgres.backup.age", 60.0, {"backup": "nightly"}, "seconds"))
+    result = ProbeResult("all", State.OK, "", samples=samples, started=time.time(), duration=0.2)
+    view = WebView(hostname="h", started=time.time(), clock=time.time, results={"all": result},
+                   service_samples={}, services=[], alerts=list, delivery=lambda: None,
+                   in_store=None, bans=dict, unban=None, run_audit=None)  # type: ignore[arg-type]
+    view.durations.observe("all", 0.2)
+    text = exposition(view).decode()
+    assert set(units) <= set(help_texts())
+    assert "yamori_disk_await_seconds" in text and "yamori_disk_await_ms" not in text
+    assert "yamori_net_rtt_median_seconds" in text and 'yamori_net_rtt_median_seconds{device="sda"} 0.0015' in text
+    assert "yamori_net_tls_seconds_left" in text
+    result = subprocess.run([PROMTOOL or "promtool", "check", "metrics"], input=text, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr

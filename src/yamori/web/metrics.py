@@ -20,18 +20,29 @@ from .view import BUCKETS, WebView
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
-# Stored names in non-base units -> (exposed name, factor to the base unit).
-RENAMES: dict[str, tuple[str, float]] = {
-    "disk_await_ms": ("disk_await_seconds", 0.001),
-    "raid_sync_speed_kib_s": ("raid_sync_speed_bytes_per_second", 1024.0),
-}
+# Stored name suffixes in non-base units -> (exposed suffix, factor to the base unit).
+BASE_UNITS: tuple[tuple[str, str, float], ...] = (
+    ("_ms", "_seconds", 0.001),
+    ("_kib_s", "_bytes_per_second", 1024.0),
+    ("_bits_per_second", "_bytes_per_second", 0.125),
+    ("_days_left", "_seconds_left", 86400.0),
+    ("_days", "_seconds", 86400.0),
+)
+
+
+def base_unit(name: str) -> tuple[str, float]:
+    """A stored metric name -> its exposed name in base units and the factor to get there."""
+    for suffix, replacement, factor in BASE_UNITS:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix) + replacement, factor
+    return name, 1.0
 _SUFFIX = {"bytes": "_bytes", "seconds": "_seconds", "ratio": "_ratio", "percent": "_percent",
            "celsius": "_celsius"}
 
 
 def metric_name(name: str, unit: str = "") -> str:
     """The exposed name (without `_total` for counters: the client adds it)."""
-    name = RENAMES.get(name, (name, 1.0))[0]
+    name = base_unit(name)[0]
     base = "yamori_" + _INVALID.sub("_", name)
     suffix = _SUFFIX.get(unit, "")
     if suffix and not base.endswith(suffix) and suffix.strip("_") not in base.split("_"):
@@ -68,6 +79,9 @@ def help_texts() -> dict[str, str]:
     return texts
 
 
+_help_texts = help_texts   # the name other tests import
+
+
 class AgentCollector(Collector):
     def __init__(self, view: WebView) -> None:
         self.view = view
@@ -89,7 +103,7 @@ class AgentCollector(Collector):
             if name in seen_names:
                 continue
             seen_names.add(name)
-            factor = RENAMES.get(metric, (metric, 1.0))[1]
+            factor = base_unit(metric)[1]
             keys = sorted({_INVALID.sub("_", k) for s in group for k in s.labels})
             help_text = self.help.get(metric, metric.replace("_", " ").replace(".", " "))
             family: Any = (CounterMetricFamily(name, help_text, labels=keys) if counter
