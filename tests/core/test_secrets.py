@@ -184,7 +184,8 @@ async def test_healthz_and_the_status_page_show_the_webhook_host_only(tmp_path: 
                 health = await response.text()
             async with http.get(f"http://{host}:{port}/") as response:
                 page = await response.text()
-        assert "http://127.0.0.1:9/…" in health  # the notifier is named by its host
+        assert "http://127.0.0.1:9/…" in page  # the overview names the notifier by its host
+        assert "127.0.0.1" not in health  # /healthz: states only, no addresses (issue 11)
         for shown in (health, page):
             assert HOOK_SECRET not in shown and "/services/" not in shown and "header-secret-4" not in shown
     finally:

@@ -50,18 +50,17 @@ def _delivery(view: WebView) -> dict[str, Any]:
         "configured": bool(d.configured),
         "pending": int(d.pending),
         "last_success": _iso(d.last_success_at),
-        # notifier descriptions may hold a webhook URL (often the secret): names and errors only
-        "notifiers": [{"name": n.name, "failures": n.failures, "last_error": _redact(n.last_error),
+        # descriptions come redacted from the alerts package (a webhook is named by its host only)
+        "notifiers": [{"name": n.name, "description": n.description, "failures": n.failures,
+                       "last_error": _redact(n.last_error),
                        "last_success": _iso(n.last_success_at)} for n in d.notifiers],
     }
 
 
 def _redact(text: str | None) -> str | None:
-    if not text:
-        return text
-    import re
+    from ..redact import scrub
 
-    return re.sub(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+", "<url>", text)
+    return scrub(text) if text else text
 
 
 def _alerts(view: WebView) -> list[dict[str, Any]]:
