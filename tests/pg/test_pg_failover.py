@@ -167,7 +167,8 @@ def test_a_standby_that_cannot_catch_up_stops_the_run_before_promotion(pg_tmpdir
         assert "To finish by hand instead" in stopped.output
         assert [_writable(primary), _writable(standby)] == [False, False]  # fenced, as the message says
 
-        forced = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", "--wait", "2", "--accept-loss")
+        # the same wait covers promotion and the first write: 2 s is too short on a loaded machine
+        forced = _yamori(cfg, "failover", "run", "--to", "db2", "--yes", "--wait", "10", "--accept-loss")
         assert forced.exit_code == 0, forced.output
         assert "going on (--accept-loss)" in forced.output
         assert standby.psql("SELECT pg_is_in_recovery()") == "f"
