@@ -22,7 +22,8 @@ from ..service import Sink
 from . import nft
 from .bans import BanStore
 from .digest import Digest
-from .policy import Ban, Policy, event_epoch
+from .policy import Ban, Policy, event_epoch, refused
+from .protect import Protected, host_dependencies
 from .serverconf import server_log_settings
 from .tail import Tailer
 from .wake import DirectoryWatch
@@ -43,8 +44,9 @@ class GuardService:
     name = "guard"
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
-                 on_event: Callable[[AuthEvent], None] | None = None) -> None:
+                 on_event: Callable[[AuthEvent], None] | None = None, root: Path = Path("/")) -> None:
         self.settings = settings
+        self.root = root      # where etc/resolv.conf is read (tests pass a tree of their own)
         self.g = settings.guard
         self.clock = clock
         self.on_event = on_event
@@ -68,12 +70,30 @@ class GuardService:
         return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
 
     # -- start -------------------------------------------------------------------------------
+    def protect(self, sink: Sink | None) -> Protected:
+        """(Re)read what the host depends on; the policy and every ban check it."""
+        protected = host_dependencies(self.settings, root=self.root)
+        self.policy.protected = protected
+        if sink is not None and protected.problems:
+            sink.event(self.name, Finding(
+                "guard.protect_incomplete", Severity.WARNING, "guard",
+                "some addresses the host depends on could not be read, so they are not protected from bans: "
+                + "; ".join(protected.problems[:5]),
+                "Fix the names or files above; until then a forged log could ban them."))
+        return protected
+
     def start(self, sink: Sink) -> None:
+        protected = self.protect(sink)
         if self.prefix is None or self.log_timezone is None:
             prefix, zone = server_log_settings(self.settings)
             self.prefix = self.prefix or prefix
             self.log_timezone = self.log_timezone or zone
         for addr, info in self.bans.active(self.clock()).items():
+            why = protected.why(addr)
+            if why is not None:   # a ban persisted before the address was known to be needed: lift it
+                self.bans.remove(addr)
+                sink.event(self.name, refused(Ban(addr, 0, int(info.get("offense", 1)), "a persisted ban"), why))
+                continue
             self.policy.restore(addr, info["until"], int(info.get("offense", 1)))
         if not self.g.ban:
             return
@@ -148,6 +168,12 @@ class GuardService:
             self._ban(decision.ban, sink)
 
     def _ban(self, ban: Ban, sink: Sink) -> None:
+        # verified right before acting, whatever the policy decided
+        protected = self.policy.protected or self.protect(sink)
+        why = protected.why(ban.address)
+        if why is not None:
+            sink.event(self.name, refused(ban, why))
+            return
         self.counts["_bans"] += 1
         if not self.g.ban:
             sink.event(self.name, Finding("guard.would_ban", Severity.INFO, ban.address,
