@@ -96,8 +96,9 @@ def test_forged_line_claiming_the_victims_pid() -> None:
     user = f"x\n{TS} [{VICTIM_PID}] a@b FATAL:  password authentication failed for user \"a\"".encode()[:63].decode()
     log = victim_session() + connection(101, "203.0.113.9", user, "d", 1)
     events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
-    assert [(e.trusted, e.source) for e in events] == [(False, None)]
-    assert suspicions and suspicions[0].line == events[0].line
+    # read whole (the names quoted in the message span the lines): the real source, once, trusted
+    assert [(e.trusted, e.source, e.user, e.line) for e in events] == [(True, "203.0.113.9", user, 4)]
+    assert not suspicions
 
 
 def test_whole_forged_record_fits_a_short_prefix() -> None:
@@ -107,18 +108,19 @@ def test_whole_forged_record_fits_a_short_prefix() -> None:
            f"101 [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
            f"101 {user}@d FATAL:  " + _tabbed(f'password authentication failed for user "{user}"') + "\n")
     events, _ = scan_stderr(log.encode(), "%p %u@%d ")
-    assert [(e.trusted, e.source) for e in events] == [(False, None)]
+    assert [(e.trusted, e.source, e.user) for e in events] == [(True, "203.0.113.9", user)]
 
 
 def test_whole_forged_line_between_two_newlines() -> None:
-    """The forged line is complete and self-consistent and claims the victim's backend: only the
-    line without a prefix before it (a newline inside a name) gives it away."""
+    """The forged line is complete and self-consistent and claims the victim's backend: the real
+    record around it (its names quoted in the message span the lines) explains it away."""
     user = f'\n{VICTIM_PID} x@y FATAL:  password authentication failed for user "x"\nb'
     assert len(user.encode()) <= 63
     log = victim_session("%p %u@%d ") + connection(101, "203.0.113.9", user, "d", 1, "%p %u@%d ")
     events, suspicions = scan_stderr(log.encode(), "%p %u@%d ")
     assert VICTIM not in {e.source for e in events if e.trusted}
-    assert [e.trusted for e in events] == [False, False] and len(suspicions) == 2
+    assert [(e.trusted, e.source, e.user, e.database) for e in events] == [(True, "203.0.113.9", user, "d")]
+    assert events[0].role_exists is False and not suspicions
 
 
 def test_message_host_differs_from_the_connection_host() -> None:

@@ -156,6 +156,8 @@ class FastLane:
                 ls: int, pid: str | None, conn_host: str | None) -> AuthEvent | None:
         """`values`: the groups named by spec[2] (the first ten are the fields read here)."""
         t, db_from_prefix, _ = spec
+        if "user" not in t.fields:
+            return None   # no name to check it by: the careful path vets its connection line and time
         user, database, pu, pd, host, h, r, stamp, enc, n = values[:10]
         if (user is not None and pu is not None and pu != user) or (
                 database is not None and pd is not None and pd != database):
@@ -245,6 +247,8 @@ class FastLane:
                 if m is None:
                     return None
                 if m.group("p") == pid and m.lastgroup:
+                    if ce + 1 != ls and not self.s.genuine_neighbours(buf, cs, ce):
+                        return None   # inside another record's names, perhaps: the careful path decides
                     return m.group(m.lastgroup + "_host"), cs, ce
                 i = buf.rfind(marker, lo, cs)
         return None
