@@ -29,11 +29,16 @@ def _tabbed(text: str) -> str:
     return text.replace("\n", "\n\t")
 
 
+def _clean(text: str) -> str:
+    """What PostgreSQL does to application_name (pg_clean_ascii): printable ASCII only."""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+
+
 PREFIXES = {
     DEBIAN_PREFIX: lambda pid, user, db, host: f"{TS} [{pid}] {user}@{db} ",
     "%p %u@%d ": lambda pid, user, db, host: f"{pid} {user}@{db} ",   # short: a whole forgery fits in 63 bytes
     "%m [%p] user=%u,db=%d,app=%a,client=%h ":
-        lambda pid, user, db, host: f"{TS} [{pid}] user={user},db={db},app={db},client={host} ",
+        lambda pid, user, db, host: f"{TS} [{pid}] user={user},db={db},app={_clean(db)},client={host} ",
 }
 
 
@@ -129,3 +134,27 @@ def test_message_host_differs_from_the_connection_host() -> None:
     events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
     assert [(e.trusted, e.source) for e in events] == [(False, "203.0.113.9")]   # best guess, never banned
     assert "differs" in suspicions[0].reason
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ATTACK, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)))
+def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: list[tuple[str, str, str, int]],
+                                                                     where: int, prefix: str) -> None:
+    """Issue 9: for any names, each failure written the way PostgreSQL writes it (names raw in the
+    prefix, tab-continued in the message) comes out exactly once, in order, and a trusted one
+    carries the address that really connected; otherwise it is untrusted (never a wrong source)."""
+    parts: list[str] = []
+    for i, (host, user, db, kind) in enumerate(attacks):
+        if i == where:
+            parts.append(victim_session(prefix))
+        parts.append(connection(100 + i, host, user, db, kind, prefix))
+    if where >= len(attacks):
+        parts.append(victim_session(prefix))
+    events, _ = scan_stderr("".join(parts).encode(), prefix)
+    kinds = ["no_hba_entry", "password_failed", "hba_reject"]
+    assert [e.kind for e in events] == [kinds[k] for _, _, _, k in attacks], (parts, events)
+    for ev, (host, _, _, _) in zip(events, attacks, strict=True):
+        if ev.trusted:
+            assert ev.source == host, (parts, ev)   # every session here has its connection line
+        else:
+            assert ev.source in (host, None), (parts, ev)

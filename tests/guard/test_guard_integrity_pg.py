@@ -45,7 +45,8 @@ def hostile(family: str) -> list[tuple[str, str, str]]:
     return [
         # item 0: a forged `connection received` of the victim, then a forged user-less record
         (ATTACKER, f"LOG:  \n{forged_head}", tail),
-        (ATTACKER, "LOG:  \n2026-12-06 20:00:00.001 [99999] a", "b LOG:  incomplete startup packet\n2026-12-06 20:00:00.001 [9]"),
+        (ATTACKER, "LOG:  \n2026-12-06 20:00:00.001 [99999] a",
+         "b LOG:  incomplete startup packet\n2026-12-06 20:00:00.001 [9]"),
         (ATTACKER, f"x\n{TS} [99999] a@b FATAL:  password authentication failed for user \"a\"", "d"),
         # item 1: brute force with a newline in the name (password rule)
         (BRUTE, "postgres\nLOG:  x", "postgres"),

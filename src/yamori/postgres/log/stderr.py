@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from ...records import AuthEvent
 from .catalog import Catalog, Template, catalog
 from .fastlane import FastLane
-from .prefix import Prefix, compile_prefix, iso_time
+from .prefix import Prefix, compile_prefix, compile_prefix_pattern, iso_time
 
 LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
 NAMEDATALEN = 63            # PostgreSQL truncates user and database names to this many bytes
-SPAN_LINES = 8              # lines a record's prefix may span through newlines in its names
+SPAN_LINES = 2 * NAMEDATALEN + 2   # lines a record's prefix may span (newlines in %u and %d)
 SPAN_BYTES = 512            # ... and bytes (two names of 63 bytes and the prefix's fixed text)
 _SEARCH_STEPS = (4096, 65536, LOOKBACK)
 MAX_SUSPICIONS = 1000       # kept per feed (the reader caps its own list too)
@@ -81,6 +81,7 @@ class StderrScanner:
         alt = "|".join(re.escape(x) for x in sorted(set(labels), key=len, reverse=True))
         self.label_rx = re.compile(f"(?:{alt})")
         self.prefix_rx = re.compile(self.prefix.pattern, re.DOTALL)
+        self.greedy_prefix_rx = re.compile(compile_prefix_pattern(prefix, free="(?:.*)"), re.DOTALL)
         self.start_rx = re.compile(f"{self.prefix.pattern}(?P<label>{alt})")
         fatal = [f"{s}:  ".encode() for s in cat.severities if s == "FATAL"]
         self.markers = tuple(dict.fromkeys(fatal + [m.encode() for m in cat.noise_markers]))
@@ -234,25 +235,35 @@ class StderrScanner:
         spans: list[tuple[int, _Parse]] = []
         if orphan_before or extra or not any("_inconsistent" not in p.groups for p in parses):
             # a newline inside a name in the prefix: the record may start on an earlier line
-            spans = self._spanning(buf, ls, le, extra)
+            loose: list[tuple[int, _Parse]] = []
+            spans = self._spanning(buf, ls, le, extra, loose)
             if spans:
                 start = min(s for s, _ in spans)
                 parses = [p for _, p in spans] + [p for p in parses if "_inconsistent" not in p.groups]
                 orphan_before = self._orphan_before(buf, start)
+            elif not parses and loose:
+                # no reading settles it: reported all the same, untrusted; a source only from the
+                # connection line of the one backend every reading names
+                pids = {p.groups.get("p") for _, p in loose}
+                parses = [_Parse(p.template, p.fields, {**p.groups, "_inconsistent": "1",
+                                                        **({} if len(pids) == 1 else {"p": None})}, p.prefix_text)
+                          for _, p in loose]
+                start = min(s for s, _ in loose)
         # the DETAIL of this record repeats its prefix exactly (same ereport call): known by that
         heads = tuple({p.prefix_text.encode() for p in parses if "\n" in p.prefix_text})
         details, j, orphan_after = self._secondaries(buf, j, final, heads)
         if details is _DEFER or (j >= len(buf) and not final):
             return _DEFER
         self.consumed = j   # the record's own lines (its DETAIL included): no hit in them is a record
-        if spans:
+        if spans and len({_key(p) for _, p in spans}) == 1:
             self.explained = self.base + start   # lines in between are inside this record's names
         if not parses:
             return None
         lineno = self._line_of(start)
         return self._decide(parses, str(details), lineno, self.base + start, orphan_before or orphan_after)
 
-    def _spanning(self, buf: bytes, ls: int, le: int, extra: str) -> list[tuple[int, _Parse]]:
+    def _spanning(self, buf: bytes, ls: int, le: int, extra: str,
+                  loose: list[tuple[int, _Parse]] | None = None) -> list[tuple[int, _Parse]]:
         """Consistent readings of a record whose prefix starts on an earlier line: PostgreSQL
         writes %u and %d raw, so a newline in a name splits the prefix over several lines. A
         reading counts only if its names are at most NAMEDATALEN bytes and equal the names quoted
@@ -268,15 +279,37 @@ class StderrScanner:
             for m in self.label_rx.finditer(text, cut):
                 if m.group() in self.secondary:
                     continue
-                pm = self.prefix_rx.fullmatch(text, 0, m.start())
-                if pm is None:
-                    continue
-                reading = _Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
-                for parse in self._parse(reading, reading.message + extra):
-                    if "_inconsistent" not in parse.groups:
-                        fitted = self._fits(parse, reading.prefix_text)
-                        if fitted is not None:
-                            out.append((s, fitted))
+                for rx in (self.prefix_rx, self.greedy_prefix_rx):
+                    pm = rx.fullmatch(text, 0, m.start())
+                    if pm is None:
+                        continue
+                    reading = _Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
+                    message = reading.message + extra
+                    for parse in self._parse(reading, message) + self._pinned(reading, message):
+                        if "_inconsistent" not in parse.groups:
+                            fitted = self._fits(parse, reading.prefix_text)
+                            if fitted is not None and all(_key(fitted) != _key(p) for _, p in out):
+                                out.append((s, fitted))
+                        elif loose is not None:
+                            loose.append((s, parse))
+        return out
+
+    def _pinned(self, reading: _Reading, message: str) -> list[_Parse]:
+        """The message read with the prefix's names put into the template (quotes inside names can
+        make the message's own split ambiguous beyond its shortest and longest reading)."""
+        out: list[_Parse] = []
+        g = reading.groups
+        for t in self.catalog.templates:
+            if t.marker not in message:
+                continue
+            text = t.lazy_text
+            for esc, key in (("u", "user"), ("d", "database")):
+                value = g.get(esc)
+                if value is not None and key in t.fields:
+                    text = text.replace(f"(?P<{key}>.*?)", f"(?P<{key}>{re.escape(value)})")
+            m = re.compile(text, re.DOTALL).fullmatch(message)
+            if m is not None:
+                out.append(_Parse(t, m.groupdict(), g, reading.prefix_text))
         return out
 
     def _fits(self, parse: _Parse, prefix_text: str) -> _Parse | None:
@@ -288,8 +321,10 @@ class StderrScanner:
         if m is None:
             return None
         groups = {**parse.groups, **{k: v for k, v in m.groupdict().items() if v is not None}}
-        if any(len((groups.get(k) or "").encode()) > NAMEDATALEN for k in ("u", "d")):
+        if any(len((groups.get(k) or "").encode()) > NAMEDATALEN for k in ("u", "d", "a")):
             return None
+        if "\n" in (groups.get("a") or ""):
+            return None   # PostgreSQL keeps only printable ASCII in application_name
         return _Parse(parse.template, parse.fields, groups, prefix_text)
 
     def _readings(self, line: str) -> list[_Reading]:
@@ -378,10 +413,11 @@ class StderrScanner:
             for m in self.label_rx.finditer(text):
                 if "\n" not in text[:m.start()]:
                     continue
-                pm = self.prefix_rx.fullmatch(text, 0, m.start())
-                if pm is not None and all(len((pm.groupdict().get(k) or "").encode()) <= NAMEDATALEN
-                                          for k in ("u", "d")):
-                    return m.group(), end
+                for rx in (self.prefix_rx, self.greedy_prefix_rx):
+                    pm = rx.fullmatch(text, 0, m.start())
+                    if pm is not None and all(len((pm.groupdict().get(k) or "").encode()) <= NAMEDATALEN
+                                              for k in ("u", "d")):
+                        return m.group(), end
         return None
 
     def _orphan_before(self, buf: bytes, ls: int) -> bool:
@@ -428,6 +464,7 @@ class StderrScanner:
         elif len(distinct) > 1:
             # of several readings, the one whose backend genuinely connected (and not later) is the record
             backed = [p for p in good if (pp := p.groups.get("p")) and (c := self._connection(pp, offset))
+                      and c is not _REJECTED
                       and _same_clock(c[2], p.groups.get("m") or p.groups.get("t") or p.groups.get("n"))]
             if len({_key(p) for p in backed}) == 1:
                 chosen = backed[0]
@@ -451,6 +488,9 @@ class StderrScanner:
         stamp = g.get("m") or g.get("t") or g.get("n")
         pid = g.get("p")
         conn = self._connection(pid, offset) if pid else None
+        if conn is _REJECTED:
+            conn = None
+            reason = reason or "its backend's connection line touches text that is not a record start"
         if conn is not None:
             hosts["connection"] = conn[0]
             if reason is None and self.state.last_failure.get(pid, -1) > conn[1]:  # type: ignore[arg-type]
@@ -498,6 +538,7 @@ class StderrScanner:
         sits inside another record's names) is not genuine and is passed over."""
         buf = self.buf
         end = offset - self.base
+        rejected = False
         for step in _SEARCH_STEPS:
             lo = max(0, end - step)
             for rx, marker in self.conn_markers:
@@ -506,11 +547,15 @@ class StderrScanner:
                     ls = buf.rfind(b"\n", 0, i) + 1
                     le = buf.find(b"\n", i)
                     found = self._conn_line(buf[ls:le].decode("utf-8", "replace"), rx, pid)
-                    if found and self.genuine_neighbours(buf, ls, le):
-                        return found[0], self.base + ls, found[1]
+                    if found:
+                        if self.genuine_neighbours(buf, ls, le):
+                            return found[0], self.base + ls, found[1]
+                        rejected = True
                     i = buf.rfind(marker, lo, ls)
             if lo == 0:
                 break
+        if rejected:
+            return _REJECTED
         return None
 
     def genuine_neighbours(self, buf: bytes, ls: int, le: int) -> bool:
@@ -550,6 +595,7 @@ def _safe_time(stamp: str | None, log_timezone: str | None) -> str | None:
 
 
 _DEFER = object()
+_REJECTED = ("", -1, None)   # a connection line was found for the PID, but none was genuine
 
 
 def _self_overlaps(marker: bytes) -> bool:
