@@ -94,3 +94,38 @@ def test_bans_and_unban(tmp_path: Path) -> None:
         assert "elements" not in ns_run(ns, "nft", "list", "set", "inet", "yamori", "banned6").stdout
         bad = runner.invoke(cli, ["-c", str(config), "guard", "unban", "evil.example"])
         assert bad.exit_code == 2 and "does not appear to be an IPv4 or IPv6 address" in bad.stderr
+
+
+def test_watch_stops_on_sigterm_with_positions_saved_and_rereads_config_on_sighup(tmp_path: Path) -> None:
+    import signal
+
+    log = tmp_path / "postgresql.log"
+    log.write_text("")
+    config = tmp_path / "yamori.toml"
+    config.write_text(f'[agent]\nstate_dir = "{tmp_path / "state"}"\n[guard]\nlogs = ["{log}"]\n'
+                      f'log_line_prefix = "%m [%p] %q%u@%d "\n')
+    proc = subprocess.Popen([sys.executable, "-m", "yamori.cli", "-c", str(config), "guard", "watch", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        time.sleep(1.5)
+        now = time.strftime("%Y-%m-%d %H:%M:%S.000 UTC", time.gmtime())
+        line = (f'{now} [77] u@d FATAL:  no pg_hba.conf entry for host "203.0.113.8", user "u", '
+                f'database "d", no encryption\n')
+        with open(log, "a") as f:
+            f.write(line)
+        assert json.loads(proc.stdout.readline())["source"] == "203.0.113.8"
+        proc.send_signal(signal.SIGHUP)               # re-read the config, resume where it was
+        assert "config re-read" in proc.stderr.readline()
+        with open(log, "a") as f:
+            f.write(line.replace("[77]", "[78]").replace("203.0.113.8", "203.0.113.9"))
+        assert json.loads(proc.stdout.readline())["source"] == "203.0.113.9"   # once: no repeat of [77]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        positions = json.loads((tmp_path / "state" / "guard-positions.json").read_text())
+        assert [p["offset"] for p in positions.values()] == [log.stat().st_size]
+    finally:
+        if proc.poll() is None:
+            proc.kill()   # by its PID
+            proc.wait(timeout=10)

@@ -69,3 +69,49 @@ def test_first_start_skips_files_older_than_the_backlog(tmp_path: Path) -> None:
     assert read(t) == ["new"]
     append(old, "later\n")
     assert read(t) == ["later"]
+
+
+# -- issue 9, item 7: blinding ---------------------------------------------------------------
+
+def test_a_line_longer_than_the_read_buffer_is_skipped_and_reading_goes_on(tmp_path: Path) -> None:
+    from yamori.guard import tail
+
+    log = tmp_path / "pg.log"
+    log.write_bytes(b"before\n" + b"S" * (3 * tail.READ_MAX + 17) + b"\nafter\n")
+    t = Tailer([str(log)], tmp_path / "state")
+    got: list[str] = []
+    for _ in range(10):   # bounded: each poll reads at most READ_MAX
+        got += read(t)
+        if not t.behind:
+            break
+    assert got == ["before", "after"]
+    assert any("longer than" in p for p in t.problems)
+    append(log, "later\n")
+    assert read(t) == ["later"]
+
+
+def test_fifos_and_symlinks_out_of_the_directory_are_skipped_and_said(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "postgresql-1.log").write_text("real\n")
+    os.mkfifo(logs / "postgresql-2.log")                       # would block open() forever
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a log\n")
+    (logs / "postgresql-3.log").symlink_to(secret)              # out of the log directory
+    (logs / "postgresql-4.log").symlink_to(logs / "postgresql-1.log")   # inside: followed
+    t = Tailer([str(logs / "postgresql-*.log")], tmp_path / "state")
+    assert read(t) == ["real"]                                  # (the in-directory link is the same inode)
+    skipped = "\n".join(t.problems)
+    assert "postgresql-2.log: skipped: not a regular file" in skipped
+    assert "postgresql-3.log: skipped: a symbolic link out of its directory" in skipped
+    assert "postgresql-4.log" not in skipped
+
+
+def test_corrupt_positions_are_kept_aside_and_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "guard-positions.json").write_text("{not json")
+    t = Tailer([str(tmp_path / "none*.log")], state)
+    assert t.positions == {} and len(t.problems) == 1
+    assert "kept aside as guard-positions.json.corrupt-" in t.problems[0]
+    assert [p.name for p in state.iterdir() if ".corrupt-" in p.name]

@@ -24,7 +24,7 @@ from .bans import BanStore
 from .digest import Digest
 from .policy import Ban, Policy, event_epoch, refused
 from .protect import Protected, host_dependencies
-from .serverconf import server_log_settings
+from .serverconf import server_log_settings_why
 from .tail import Tailer
 from .wake import DirectoryWatch
 
@@ -85,10 +85,16 @@ class GuardService:
     def start(self, sink: Sink) -> None:
         protected = self.protect(sink)
         if self.prefix is None or self.log_timezone is None:
-            prefix, zone = server_log_settings(self.settings)
+            prefix, zone, why = server_log_settings_why(self.settings)
             self.prefix = self.prefix or prefix
             self.log_timezone = self.log_timezone or zone
-        for addr, info in self.bans.active(self.clock()).items():
+            if why is not None and self.settings.postgres.servers:
+                sink.event(self.name, Finding("guard.server_settings_unknown", Severity.INFO, "guard",
+                                              f"{why}; the log prefix is guessed from the log itself",
+                                              "Set [guard] log_line_prefix and log_timezone to be exact."))
+        active = self.bans.active(self.clock())
+        self.report_problems(sink)
+        for addr, info in active.items():
             why = protected.why(addr)
             if why is not None:   # a ban persisted before the address was known to be needed: lift it
                 self.bans.remove(addr)
@@ -110,6 +116,14 @@ class GuardService:
                                           "Run the agent as root or with CAP_NET_ADMIN, with nftables installed; "
                                           "the guard keeps reporting meanwhile."))
 
+    def report_problems(self, sink: Sink) -> None:
+        """State files kept aside, paths skipped: each said once, with its reason."""
+        for problem in self.bans.problems + self.tailer.problems:
+            sink.event(self.name, Finding("guard.state_problem", Severity.WARNING, "guard", problem,
+                                          "Look at the file named; the guard goes on without it."))
+        self.bans.problems.clear()
+        self.tailer.problems.clear()
+
     # -- one poll ----------------------------------------------------------------------------
     def poll_once(self, sink: Sink) -> list[AuthEvent]:
         events: list[AuthEvent] = []
@@ -125,6 +139,8 @@ class GuardService:
         self.tailer.save()
         for ev in events:
             self.handle(ev, sink)
+        if self.tailer.problems or self.bans.problems:
+            self.report_problems(sink)
         return events
 
     def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
@@ -234,6 +250,57 @@ class GuardService:
                 await watch.wait(recheck)
             else:
                 await asyncio.sleep(recheck)
+
+
+async def run_foreground(make: Callable[[], GuardService], sink: Sink,
+                         reload: Callable[[], Settings] | None = None) -> int:
+    """`yamori guard watch`: the guard alone, stopped like `yamori run`. SIGTERM or SIGINT: the
+    positions are saved (bans are saved as they are made) and 0 returned. SIGHUP: the config is
+    read again (`reload`) and the guard restarted with it, resuming from the saved positions; a
+    config that does not load is reported and the running guard kept."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    hup = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
+    service = make()
+    try:
+        while True:
+            task = asyncio.create_task(service.run(sink))
+            stopping = asyncio.create_task(stop.wait())
+            hupping = asyncio.create_task(hup.wait())
+            done, _ = await asyncio.wait({task, stopping, hupping}, return_when=asyncio.FIRST_COMPLETED)
+            for t in (task, stopping, hupping):
+                if t not in done:
+                    t.cancel()
+            await asyncio.gather(task, stopping, hupping, return_exceptions=True)
+            service.tailer.save()
+            if task in done and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+            if stop.is_set() or task in done:
+                return 0
+            hup.clear()
+            if reload is not None:
+                try:
+                    settings = await asyncio.to_thread(reload)
+                except (Exception, SystemExit) as err:   # a broken config: say so, keep running
+                    sink.event("guard", Finding("guard.reload_failed", Severity.WARNING, "config",
+                                                f"config not reloaded: {err}", "Fix the config and send SIGHUP again."))
+                    continue
+                old = service
+                service = make_with(old, settings)
+            sink.event("guard", Finding("guard.reloaded", Severity.INFO, "config", "config re-read (SIGHUP)"))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+
+def make_with(old: GuardService, settings: Settings) -> GuardService:
+    """A guard on new settings that goes on where `old` stopped (positions on disk, same hooks)."""
+    return GuardService(settings, clock=old.clock, on_event=old.on_event, root=old.root)
 
 
 class PrintSink:

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class Position:
     offset: int
     fingerprint: str
     fp_len: int
+    skipping: bool = False    # inside a line longer than READ_MAX: dropped up to its newline
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,9 @@ class Tailer:
         self.backlog = backlog
         self.clock = clock
         self.positions: dict[str, Position] = {}
+        self.problems: list[str] = []   # state that could not be read, paths skipped (reported)
+        self._skipped: set[str] = set()
+        self._more = False
         self.first_start = True
         self.behind = False      # the last poll left data unread (a big backlog): poll again at once
         self._saved = ""         # the positions as last written, so an idle poll writes nothing
@@ -67,11 +72,21 @@ class Tailer:
         if not self.state_path:
             return
         try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
+            text = self.state_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            self.problems.append(f"{self.state_path}: cannot read: {err.strerror}")
+            return
+        try:
+            raw = json.loads(text)
             self.positions = {k: Position(**v) for k, v in raw.items()}
             self.first_start = False
-        except (OSError, ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError) as err:
+            from .bans import keep_aside
+
             self.positions = {}
+            self.problems.append(keep_aside(self.state_path, f"unreadable positions ({err})"))
 
     def save(self) -> None:
         if not self.state_path:
@@ -106,15 +121,14 @@ class Tailer:
     def poll(self) -> list[Chunk]:
         """New whole lines of every matching file (oldest modified first)."""
         self._last_snapshot = self.snapshot()
+        self._more = False
         chunks: list[Chunk] = []
         seen: set[str] = set()
         stats: list[tuple[float, str, os.stat_result]] = []
         for path in self.files():
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            stats.append((st.st_mtime, path, st))
+            st = self._regular(path)
+            if st is not None:
+                stats.append((st.st_mtime, path, st))
         for _, path, st in sorted(stats):
             key = f"{st.st_dev}:{st.st_ino}"
             if key in seen:
@@ -129,8 +143,33 @@ class Tailer:
         for key in [k for k in self._mtimes if k not in seen]:
             del self._mtimes[key]
         self.first_start = False
-        self.behind = any(c.more for c in chunks)
+        self.behind = self._more or any(c.more for c in chunks)
         return chunks
+
+    def _regular(self, path: str) -> os.stat_result | None:
+        """The stat of a regular file to read, or None: a FIFO would block the tailer forever, a
+        device or directory is no log, and a symlink is followed only to a file in its own
+        directory (a link out of the log directory could make the guard read anything)."""
+        try:
+            lst = os.lstat(path)
+            why = None
+            if stat.S_ISLNK(lst.st_mode):
+                target = os.path.realpath(path)
+                if os.path.dirname(target) != os.path.realpath(os.path.dirname(path) or "."):
+                    why = f"a symbolic link out of its directory (to {target})"
+            st = os.stat(path)
+        except OSError:
+            return None
+        if why is None and not stat.S_ISREG(st.st_mode):
+            why = "not a regular file (a FIFO, socket, device or directory)"
+        if why is not None:
+            if path not in self._skipped:
+                self._skipped.add(path)
+                if len(self._skipped) > 4096:
+                    self._skipped.clear()
+                self.problems.append(f"{path}: skipped: {why}")
+            return None
+        return st
 
     def _read(self, path: str, key: str, st: os.stat_result) -> Chunk | None:
         pos = self.positions.get(key)
@@ -161,8 +200,25 @@ class Tailer:
                 return None
             f.seek(pos.offset)
             data = f.read(READ_MAX)
+        if pos.skipping:   # the rest of an over-long line: dropped up to its end
+            nl = data.find(b"\n")
+            if nl < 0:
+                pos.offset += len(data)
+                self._more = self._more or pos.offset < st.st_size
+                return None
+            pos.offset += nl + 1
+            pos.skipping = False
+            data = data[nl + 1:]
         cut = data.rfind(b"\n") + 1
         if cut == 0:
+            if len(data) == READ_MAX:
+                # one line longer than the read buffer (a 1.5 MB STATEMENT): skipped in bounded
+                # memory, reading goes on after it
+                self.problems.append(f"{path}: a line longer than {READ_MAX} bytes at offset {pos.offset} "
+                                     "was skipped")
+                pos.offset += len(data)
+                pos.skipping = True
+                self._more = self._more or pos.offset < st.st_size
             return None              # a partial line: wait for its end
         start = pos.offset
         pos.offset += cut

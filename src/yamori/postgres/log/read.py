@@ -17,6 +17,7 @@ from .stderr import StderrScanner, Suspicion
 from .structured import LogFormatError, iter_jsonlog, scan_csvlog
 
 CHUNK = 1 << 20
+MAX_SUSPICIONS = 1000   # kept per reader; beyond, only counted (a flood of hostile names is bounded)
 FORMATS = ("stderr", "csvlog", "jsonlog")
 # Tried, in order, when no prefix is configured: Debian's, two common ones, none at all.
 PREFIX_GUESSES = (DEBIAN_PREFIX, "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "%m [%p] ", "%t [%p] ", "")
@@ -67,6 +68,12 @@ class LogReader:
         self.held = b""
         self.line = 1
         self.suspicions: list[Suspicion] = []
+        self.suspicions_dropped = 0
+
+    def _keep(self, sus: list[Suspicion]) -> None:
+        room = MAX_SUSPICIONS - len(self.suspicions)
+        self.suspicions += sus[:max(0, room)]
+        self.suspicions_dropped += max(0, len(sus) - max(0, room))
 
     def prime(self, before: bytes, offset: int) -> None:
         """Resuming mid-file: what precedes `offset` is lookback for the stderr scanner."""
@@ -93,7 +100,7 @@ class LogReader:
             sus = []
             events = list(iter_jsonlog(text.split("\n"), catalog(self.langs), file=self.file, start_line=start,
                                        suspicions=sus))
-        self.suspicions += sus
+        self._keep(sus)
         return events
 
     def _feed_stderr(self, data: bytes, final: bool) -> list[AuthEvent]:
@@ -106,7 +113,7 @@ class LogReader:
                 events = self.stderr.feed(b"", final=final)
             else:
                 events = self.stderr.feed(memoryview(data)[:end], final=final, before=held)
-            self.suspicions += self.stderr.suspicions
+            self._keep(self.stderr.suspicions)
             self.stderr.suspicions = []
             return events
         buf = self.held + data
@@ -118,7 +125,7 @@ class LogReader:
             prefix = self.prefix if self.prefix is not None else guess_prefix(buf[:cut], self.langs)
             self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
         events = self.stderr.feed(buf[:cut], final=final)
-        self.suspicions += self.stderr.suspicions
+        self._keep(self.stderr.suspicions)
         self.stderr.suspicions = []
         return events
 
