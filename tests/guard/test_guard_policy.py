@@ -113,7 +113,7 @@ def test_impossible_zone_offsets_do_not_raise() -> None:
     from yamori.postgres.log.stderr import scan_stderr
 
     assert iso_time("2026-11-24 10:00:00.000 +99") == "2026-11-24T10:00:00.000"
-    log = ("2026-11-24 10:00:00.000 +99 [7] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
-           '2026-11-24 10:00:00.000 +99 [7] u@d FATAL:  password authentication failed for user "u"\n').encode()
+    log = (b"2026-11-24 10:00:00.000 +99 [7] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
+           b'2026-11-24 10:00:00.000 +99 [7] u@d FATAL:  password authentication failed for user "u"\n')
     events, _ = scan_stderr(log, "%m [%p] %q%u@%d ")
     assert [(e.source, e.time) for e in events] == [("203.0.113.9", "2026-11-24T10:00:00.000")]
