@@ -115,3 +115,73 @@ def test_corrupt_positions_are_kept_aside_and_reported(tmp_path: Path) -> None:
     assert t.positions == {} and len(t.problems) == 1
     assert "kept aside as guard-positions.json.corrupt-" in t.problems[0]
     assert [p.name for p in state.iterdir() if ".corrupt-" in p.name]
+
+
+# -- issue 9, item 2: rotation storm with Debian's real logrotate ------------------------------
+
+def _logrotate(tmp: Path, log: Path, how: str) -> None:
+    import shutil
+    import subprocess
+
+    import pytest
+
+    exe = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    if not os.path.exists(exe):
+        pytest.fail("logrotate is not installed (scripts/system-deps.sh installs it)")
+    conf = tmp / f"logrotate-{how}.conf"
+    conf.write_text(f"{log} {{\n  rotate 20\n  {how}\n  missingok\n  compress\n  delaycompress\n}}\n")
+    subprocess.run([exe, "--force", "--state", str(tmp / "logrotate.state"), str(conf)], check=True,
+                   capture_output=True, timeout=60)
+
+
+def test_rotation_storm_with_logrotate_reads_every_line_once(tmp_path: Path) -> None:
+    """Bursts of numbered lines; between them Debian's logrotate (copytruncate as postgresql-common
+    does, and create), a partial last line, a restart, a 'SIGKILL' (the tailer dropped after its
+    last save): every line is read exactly once, the compressed rotations never."""
+    log = tmp_path / "postgresql-15-main.log"
+    log.write_text("")
+    state = tmp_path / "state"
+    t = Tailer([str(tmp_path / "postgresql-15-main.log*")], state)
+    got: list[int] = []
+    n = 0
+
+    def burst(count: int, partial: bool = False) -> None:
+        nonlocal n
+        with open(log, "a") as f:
+            for _ in range(count):
+                f.write(f"2026-12-06 20:00:00.000 UTC [{n}] line {n}\n")
+                n += 1
+            if partial:
+                f.write(f"2026-12-06 20:00:00.000 UTC [{n}] li")
+
+    def finish_partial() -> None:
+        nonlocal n
+        with open(log, "a") as f:
+            f.write(f"ne {n}\n")
+        n += 1
+
+    def poll(tailer: Tailer) -> None:
+        for _ in range(20):
+            for c in tailer.poll():
+                got.extend(int(line.rsplit(" ", 1)[1]) for line in c.data.decode().splitlines())
+            tailer.save()
+            if not tailer.behind:
+                return
+
+    for step in range(12):
+        burst(50, partial=step % 4 == 1)
+        poll(t)
+        if step % 4 == 1:
+            finish_partial()
+        burst(30)                        # written, not yet read, when the rotation comes
+        _logrotate(tmp_path, log, "copytruncate" if step % 2 == 0 else "create")
+        if not log.exists():
+            log.write_text("")
+        if step % 3 == 2:
+            t = Tailer([str(tmp_path / "postgresql-15-main.log*")], state)   # a restart (or a SIGKILL after a save)
+        burst(20)
+        poll(t)
+    poll(t)
+    assert sorted(got) == list(range(n)), (len(got), n)
+    assert len(got) == len(set(got))
+    assert any(p.name.endswith(".gz") for p in tmp_path.iterdir())   # compressed rotations existed
