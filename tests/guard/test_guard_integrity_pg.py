@@ -145,3 +145,29 @@ def test_the_ban_path_never_bans_the_victim(server: tuple[Cluster, int, str], tm
         assert VICTIM not in {e.source for e in seen}
         assert VICTIM not in {r.address for r in nft.list_bans("yamori", settings.guard.nft)}
         assert service.counts["_untrusted"] <= 2   # at most the records no reading settles
+
+
+def test_one_failure_in_three_formats_is_counted_once(server: tuple[Cluster, int, str], tmp_path: Path) -> None:
+    """Item 5: a glob matching the .log, .csv and .json of one server."""
+    from yamori.config import Settings
+    from yamori.guard.service import GuardService
+
+    cluster, attempts, prefix = server
+    settings = Settings.model_validate({
+        "agent": {"state_dir": str(tmp_path / "state")},
+        "guard": {"logs": [str(cluster.datadir / "log" / "postgresql-*")], "log_line_prefix": prefix,
+                  "log_timezone": "UTC", "backlog": "7d"},
+    })
+    seen: list[object] = []
+    service = GuardService(settings, on_event=seen.append)
+
+    class Sink:
+        def samples(self, *a: object) -> None: ...
+        def state(self, *a: object) -> None: ...
+        def event(self, *a: object) -> None: ...
+
+    for _ in range(20):
+        if not service.poll_once(Sink()) and seen:
+            break
+    assert len(service.files()) == 3
+    assert len(seen) == attempts

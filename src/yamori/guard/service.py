@@ -55,6 +55,7 @@ class GuardService:
         self.bans = BanStore(state)
         self.policy = Policy(self.g, Inventory(settings.inventory), clock=clock, max_sources=self.g.max_sources)
         self.readers: dict[str, LogReader] = {}
+        self.formats_seen: dict[tuple[str, str, str, str | None, str | None], Counter[str]] = {}
         self.counts: Counter[str] = Counter()
         self.digest = Digest()
         self.digest_day = self._day()
@@ -135,13 +136,28 @@ class GuardService:
                 sink.event(self.name, Finding("guard.log_unreadable", Severity.WARNING, chunk.path,
                                               f"{chunk.path}:{err.line}: {err}", file=chunk.path, line=err.line))
                 continue
-            events += got
+            events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
         self.tailer.save()
         for ev in events:
             self.handle(ev, sink)
         if self.tailer.problems or self.bans.problems:
             self.report_problems(sink)
         return events
+
+    def _seen_in_other_format(self, path: str, fmt: str, ev: AuthEvent) -> bool:
+        """One server writing .log, .csv and .json (log_destination = 'stderr,csvlog,jsonlog'):
+        each failure counted once. Records of one server (same file name without its extension)
+        are matched as multisets by time (to the second), kind and names: the n-th such failure
+        read from one format is the n-th of any other."""
+        stem = _stem(path)
+        key = (stem, (ev.time or "")[:19], ev.kind, ev.user, ev.database)
+        seen = self.formats_seen.get(key)
+        if seen is None:
+            seen = self.formats_seen[key] = Counter()
+            if len(self.formats_seen) > 65536:   # bounded: the oldest keys go first
+                self.formats_seen.pop(next(iter(self.formats_seen)))
+        seen[fmt] += 1
+        return seen[fmt] <= max((n for f, n in seen.items() if f != fmt), default=0)
 
     def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
         reader = self.readers.get(key)
@@ -301,6 +317,16 @@ async def run_foreground(make: Callable[[], GuardService], sink: Sink,
 def make_with(old: GuardService, settings: Settings) -> GuardService:
     """A guard on new settings that goes on where `old` stopped (positions on disk, same hooks)."""
     return GuardService(settings, clock=old.clock, on_event=old.on_event, root=old.root)
+
+
+def _stem(path: str) -> str:
+    """postgresql-2026-12-06.log / .csv / .json / .log.1 -> postgresql-2026-12-06"""
+    name = path
+    for _ in range(2):
+        base, dot, ext = name.rpartition(".")
+        if dot and (ext.isdigit() or ext in ("log", "csv", "json")):
+            name = base
+    return name
 
 
 class PrintSink:
