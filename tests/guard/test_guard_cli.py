@@ -14,7 +14,8 @@ from tests.support.netns import netns, ns_run
 
 from yamori.cli import cli
 
-KEYS = ["time", "source", "user", "database", "kind", "encryption", "role_exists", "lang", "trusted"]
+KEYS = ["time", "source", "user", "database", "kind", "encryption", "role_exists", "lang", "trusted",
+        "source_network"]   # (issue 9: additive)
 
 
 def test_scan_json_contract(corpora: Path, incidents: Path) -> None:
@@ -30,7 +31,7 @@ def test_scan_json_contract(corpora: Path, incidents: Path) -> None:
     assert len(events) == 16 and summary["failures"] == 16 and summary["untrusted"] == 0
     assert events[-1] == {"time": None, "source": "172.22.182.49", "user": "postgres", "database": "postgres",
                           "kind": "no_hba_entry", "encryption": "no encryption", "role_exists": None, "lang": "en",
-                          "trusted": True}
+                          "trusted": True, "source_network": None}
     assert events[6]["database"] is None and events[6]["lang"] == "ja"
     assert summary["by_lang"] == {"ja": 15, "en": 1}
     injected = [e for e in events if e["user"] and "\n" in e["user"]]

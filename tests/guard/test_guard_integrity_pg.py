@@ -171,3 +171,33 @@ def test_one_failure_in_three_formats_is_counted_once(server: tuple[Cluster, int
             break
     assert len(service.files()) == 3
     assert len(seen) == attempts
+
+
+def test_source_from_the_matched_hba_rule_with_log_connections_off() -> None:
+    """Item 3: no address in the log (Debian's prefix, log_connections = off); the DETAIL names
+    the pg_hba.conf rule: a /32 rule is the source (trusted), a network rule is `source_network`."""
+    conf = ("logging_collector = on\nlog_destination = 'stderr'\nlog_directory = 'log'\n"
+            "log_filename = 'postgresql.log'\nlog_connections = off\n"
+            "log_line_prefix = '%m [%p] %q%u@%d '\nlc_messages = 'C'\n")
+    hba = HBA + "host all all 127.0.0.9/32 password\nhost all all 127.0.1.0/24 password\n"
+    base = Path(tempfile.mkdtemp(prefix="yamori-i9-"))
+    base.chmod(0o755)
+    try:
+        with running_cluster(base, extra_conf=conf, hba=hba) as cluster:
+            cluster.reload()
+            time.sleep(0.3)
+            attempt(cluster.port, "127.0.0.9", "alice", "shop")
+            attempt(cluster.port, "127.0.1.5", "bob", "shop")
+            cluster.append_conf("lc_messages = 'ja_JP.UTF-8'\n")
+            cluster.reload()
+            time.sleep(0.5)
+            attempt(cluster.port, "127.0.1.6", "carol", "shop")
+            path = cluster.datadir / "log" / "postgresql.log"
+            assert wait_for(lambda: len(scan_file(str(path), prefix="%m [%p] %q%u@%d ").events) >= 3)
+            events = scan_file(str(path), prefix="%m [%p] %q%u@%d ").events
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    got = [(e.user, e.source, e.source_network, e.trusted, e.lang) for e in events]
+    assert got == [("alice", "127.0.0.9", None, True, "en"), ("bob", None, "127.0.1.0/24", True, "en"),
+                   ("carol", None, "127.0.1.0/24", True, "ja")]
+    assert "source_network" in events[1].as_json()

@@ -117,3 +117,15 @@ def test_impossible_zone_offsets_do_not_raise() -> None:
            b'2026-11-24 10:00:00.000 +99 [7] u@d FATAL:  password authentication failed for user "u"\n')
     events, _ = scan_stderr(log, "%m [%p] %q%u@%d ")
     assert [(e.source, e.time) for e in events] == [("203.0.113.9", "2026-11-24T10:00:00.000")]
+
+
+def test_a_rule_for_an_undeclared_private_network_is_incident_1_without_an_address() -> None:
+    ev = AuthEvent(time=None, source=None, user="postgres", database="postgres", kind="password_failed",
+                   source_network="192.168.0.0/24")
+    policy = Policy(GuardSettings(), Inventory(InventorySettings()))
+    decision = policy.observe(ev)
+    assert [f.check for f in decision.findings] == ["guard.private_source"] and decision.ban is None
+    assert decision.findings[0].severity is Severity.CRITICAL and "192.168.0.0/24" in decision.findings[0].message
+    declared = Policy(GuardSettings(), Inventory(InventorySettings.model_validate(
+        {"networks": [{"name": "office", "cidr": "192.168.0.0/16", "role": "office"}]})))
+    assert declared.observe(ev).findings == []

@@ -116,6 +116,8 @@ class Policy:
                 ev.file, ev.line))
             return decision
         if ev.source is None:
+            if ev.source_network:
+                decision.findings += self._network(ev)
             return decision
         try:
             where = self.inventory.classify(ev.source)
@@ -149,6 +151,31 @@ class Policy:
             decision.findings.append(refused(decision.ban, why))
             decision.ban = None
         return decision
+
+    def _network(self, ev: AuthEvent) -> list[Finding]:
+        """No address, but the pg_hba.conf rule it matched names a network: classified by it (a
+        password failure through a rule for an undeclared private network is incident 1). Never
+        a ban: one address of the network is not known."""
+        import ipaddress
+
+        from ..inventory import PRIVATE_RANGES
+
+        try:
+            net = ipaddress.ip_network(ev.source_network or "", strict=False)
+        except ValueError:
+            return []
+        if any(n.network.version == net.version and net.subnet_of(n.network)  # type: ignore[arg-type]
+               for n in self.inventory.networks):
+            return []
+        for name, private in PRIVATE_RANGES:
+            if private.version == net.version and net.subnet_of(private):  # type: ignore[arg-type]
+                return [Finding(
+                    "guard.private_source", Severity.CRITICAL, str(net),
+                    f"authentication failure through the pg_hba.conf rule for {net}, inside {name}, which is "
+                    f"not one of your declared networks: {_what(ev)}",
+                    "The log has no address (log_connections = off); the rule it matched allows a private "
+                    "network you did not declare. Check pg_hba.conf and the firewall (yamori audit).")]
+        return []
 
     def _count(self, source: str, at: float, now: float, ev: AuthEvent) -> Ban | None:
         window = self.s.window

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ...records import AuthEvent
-from .catalog import Template, pattern_text
+from .catalog import Template, hba_rule_source, pattern_text
 from .prefix import compile_prefix_pattern, iso_time
 
 if TYPE_CHECKING:
@@ -189,11 +189,17 @@ class FastLane:
             database = pd
         roles = self._roles
         exists = (roles[details] if details in roles else self._role_exists(details)) if details else None
+        network = None
+        if host is None and details:   # no address in the log: the matched pg_hba.conf rule's
+            rule = cat.matched_rule(details)
+            if rule:
+                host, network = hba_rule_source(rule)
         return AuthEvent(
             f"{stamp[:10]}T{stamp[11:-4]}+00:00" if stamp and stamp.endswith(" UTC")   # (see _utc)
             else iso_time(stamp or n, s.log_timezone),
             host, None if user in unknown else user, None if database in unknown else database, t.kind,
-            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls))
+            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls),
+            network)
 
     def _role_exists(self, details: str) -> bool | None:
         """catalog.role_exists, remembered: scanners repeat the same few DETAIL texts, and trying

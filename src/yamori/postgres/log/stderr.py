@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ...records import AuthEvent
-from .catalog import Catalog, Template, catalog
+from .catalog import Catalog, Template, catalog, hba_rule_source
 from .fastlane import FastLane
 from .prefix import Prefix, compile_prefix, compile_prefix_pattern, iso_time
 
@@ -506,6 +506,10 @@ class StderrScanner:
         if reason is None and "user" not in chosen.template.fields and "connection" not in hosts:
             # no name to check the record against: only its backend's genuine connection line vouches for it
             reason = "a record without a user name and without its backend's connection line"
+        network = None
+        if source is None and details and reason is None:
+            # no address in the log: the pg_hba.conf rule the connection matched may name one
+            source, network = _rule_source(cat, details)
         if reason is not None:
             self._suspect(Suspicion(lineno, reason, user))
             # never a guess: only what the backend's own (genuine) connection line says
@@ -515,7 +519,8 @@ class StderrScanner:
             source=source, user=user, database=database, kind=chosen.template.kind,
             encryption=cat.encryption_names.get(f.get("encryption") or ""),
             role_exists=cat.role_exists(details) if details else None,
-            lang=chosen.template.lang, trusted=reason is None, file=self.file, line=lineno)
+            lang=chosen.template.lang, trusted=reason is None, file=self.file, line=lineno,
+            source_network=network)
 
     def _suspect(self, suspicion: Suspicion) -> None:
         """Suspicions are kept up to MAX_SUSPICIONS per feed; the rest are only counted."""
@@ -577,6 +582,11 @@ class StderrScanner:
         g = readings[0].groups
         m = rx.fullmatch(readings[0].message)
         return (m.group("host"), g.get("m") or g.get("t") or g.get("n")) if m else None
+
+
+def _rule_source(cat: Catalog, details: str) -> tuple[str | None, str | None]:
+    rule = cat.matched_rule(details)
+    return hba_rule_source(rule) if rule else (None, None)
 
 
 def _same_clock(conn: str | None, stamp: str | None) -> bool:
