@@ -8,8 +8,9 @@ import pytest
 
 from support.loggen import generate_log
 from yamori.postgres.log.catalog import catalog
+from yamori.postgres.log.guess import guess_prefix
 from yamori.postgres.log.prefix import DEBIAN_PREFIX, compile_prefix, iso_time
-from yamori.postgres.log.read import detect_format, guess_prefix, scan_file
+from yamori.postgres.log.read import detect_format, scan_file
 from yamori.postgres.log.stderr import scan_stderr
 from yamori.postgres.log.structured import LogFormatError, scan_csvlog, scan_jsonlog
 

@@ -148,7 +148,7 @@ class FastLane:
             conn_host, conn_pos, conn_end = found
             if self.s.state.last_failure.get(pid, -1) > self.s.base + conn_pos:
                 return None
-        if conn_end != ls - 1 and self.s._orphan_before(buf, ls):
+        if conn_end != ls - 1 and self.s.orphan_before(buf, ls):
             return None
         return self._finish(spec, group(*spec[2]), details, ls, pid, conn_host)
 

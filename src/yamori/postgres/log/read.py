@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ...records import AuthEvent
 from .catalog import catalog
-from .prefix import DEBIAN_PREFIX, PrefixError, compile_prefix
+from .guess import guess_prefix
+from .prefix import PrefixError
 from .split import Tally, scan_halves, worth_splitting
 from .stderr import StderrScanner, Suspicion
 from .structured import LogFormatError, iter_jsonlog, scan_csvlog
@@ -19,8 +20,6 @@ from .structured import LogFormatError, iter_jsonlog, scan_csvlog
 CHUNK = 1 << 20
 MAX_SUSPICIONS = 1000   # kept per reader; beyond, only counted (a flood of hostile names is bounded)
 FORMATS = ("stderr", "csvlog", "jsonlog")
-# Tried, in order, when no prefix is configured: Debian's, two common ones, none at all.
-PREFIX_GUESSES = (DEBIAN_PREFIX, "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "%m [%p] ", "%t [%p] ", "")
 _CSV_HEAD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+,')
 
 
@@ -41,22 +40,6 @@ def detect_format(path: str, head: bytes) -> str:
     return "stderr"
 
 
-def guess_prefix(head: bytes, langs: tuple[str, ...] = ("en", "ja")) -> str:
-    """The candidate prefix under which most of the first lines start a record."""
-    lines = [ln for ln in head.decode("utf-8", "replace").split("\n")[:200] if ln and not ln.startswith("\t")]
-    if not lines:
-        return DEBIAN_PREFIX
-    cat = catalog(langs)
-    labels = "|".join(re.escape(f"{s}:  ") for s in cat.severities)
-    best, score = "", 0   # nothing matches: bare messages (e.g. a line copied out of a log)
-    for candidate in PREFIX_GUESSES:
-        rx = re.compile(compile_prefix(candidate).pattern + f"(?:{labels})")
-        n = sum(1 for ln in lines if rx.match(ln))
-        if n > score:
-            best, score = candidate, n
-    return best
-
-
 class LogReader:
     """Incremental reader of one log file's bytes in any format (the tailer's parser)."""
 
@@ -74,6 +57,14 @@ class LogReader:
         room = MAX_SUSPICIONS - len(self.suspicions)
         self.suspicions += sus[:max(0, room)]
         self.suspicions_dropped += max(0, len(sus) - max(0, room))
+
+    def fresh(self, prefix: str, start: int) -> LogReader:
+        """A reader like this one for the same file, read from stream offset `start` with
+        `prefix` (the second half of a split scan: see split.py)."""
+        other = LogReader(self.fmt, prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        other.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        other.stderr.start_at(start)
+        return other
 
     def prime(self, before: bytes, offset: int) -> None:
         """Resuming mid-file: what precedes `offset` is lookback for the stderr scanner."""

@@ -114,6 +114,20 @@ class StderrScanner:
         self.fast = FastLane(self) if fast and not self.bare else None
 
     # -- feeding -------------------------------------------------------------------------
+    def start_at(self, offset: int) -> None:
+        """The stream begins at `offset` (nothing held yet): a scanner for a later part of a file."""
+        self.buf, self.base, self.scan_from, self._counted = b"", offset, 0, 0
+
+    @property
+    def held_to(self) -> int:
+        """Stream offset just past the bytes held (scanned or not)."""
+        return self.base + len(self.buf)
+
+    @property
+    def scanned_to(self) -> int:
+        """Stream offset up to which every line is decided."""
+        return self.base + self.scan_from
+
     def prime(self, data: bytes, offset: int) -> None:
         """Lines already read before a restart (ending at stream `offset`): kept as lookback only,
         so a failure right after the restart still finds its backend's `connection received`."""
@@ -229,7 +243,7 @@ class StderrScanner:
             pieces.append(buf[j + 1:e].decode("utf-8", "replace"))
             j = e + 1
         extra = "\n" + "\n".join(pieces[1:]) if len(pieces) > 1 else ""
-        orphan_before = self._orphan_before(buf, ls)
+        orphan_before = self.orphan_before(buf, ls)
         parses = [p for r in readings for p in self._parse(r, r.message + extra)]
         start = ls
         spans: list[tuple[int, _Parse]] = []
@@ -240,7 +254,7 @@ class StderrScanner:
             if spans:
                 start = min(s for s, _ in spans)
                 parses = [p for _, p in spans] + [p for p in parses if "_inconsistent" not in p.groups]
-                orphan_before = self._orphan_before(buf, start)
+                orphan_before = self.orphan_before(buf, start)
             elif not parses and loose:
                 # no reading settles it: reported all the same, untrusted; a source only from the
                 # connection line of the one backend every reading names
@@ -420,7 +434,7 @@ class StderrScanner:
                         return m.group(), end
         return None
 
-    def _orphan_before(self, buf: bytes, ls: int) -> bool:
+    def orphan_before(self, buf: bytes, ls: int) -> bool:
         """A line that is neither a record start nor a tab continuation precedes this record:
         a newline inside a name in the prefix, i.e. this line may be forged."""
         if ls == 0:
