@@ -4,6 +4,7 @@ or a reboot (nftables sets live in the kernel and vanish with it)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
