@@ -17,6 +17,7 @@ test)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want="$want postgresql"
     need pgpool pgpool2
     need nft nftables
+    need logrotate logrotate
     need ip iproute2
     need tc iproute2
     need setpriv util-linux

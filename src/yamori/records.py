@@ -130,6 +130,7 @@ class AuthEvent:
     trusted: bool = True
     file: str | None = None
     line: int | None = None
+    source_network: str | None = None   # CIDR of the matched pg_hba.conf rule when no address is known
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +143,7 @@ class AuthEvent:
             "role_exists": self.role_exists,
             "lang": self.lang,
             "trusted": self.trusted,
+            "source_network": self.source_network,
         }
 
 

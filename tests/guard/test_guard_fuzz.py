@@ -29,11 +29,16 @@ def _tabbed(text: str) -> str:
     return text.replace("\n", "\n\t")
 
 
+def _clean(text: str) -> str:
+    """What PostgreSQL does to application_name (pg_clean_ascii): printable ASCII only."""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+
+
 PREFIXES = {
     DEBIAN_PREFIX: lambda pid, user, db, host: f"{TS} [{pid}] {user}@{db} ",
     "%p %u@%d ": lambda pid, user, db, host: f"{pid} {user}@{db} ",   # short: a whole forgery fits in 63 bytes
     "%m [%p] user=%u,db=%d,app=%a,client=%h ":
-        lambda pid, user, db, host: f"{TS} [{pid}] user={user},db={db},app={db},client={host} ",
+        lambda pid, user, db, host: f"{TS} [{pid}] user={user},db={db},app={_clean(db)},client={host} ",
 }
 
 
@@ -96,8 +101,9 @@ def test_forged_line_claiming_the_victims_pid() -> None:
     user = f"x\n{TS} [{VICTIM_PID}] a@b FATAL:  password authentication failed for user \"a\"".encode()[:63].decode()
     log = victim_session() + connection(101, "203.0.113.9", user, "d", 1)
     events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
-    assert [(e.trusted, e.source) for e in events] == [(False, None)]
-    assert suspicions and suspicions[0].line == events[0].line
+    # read whole (the names quoted in the message span the lines): the real source, once, trusted
+    assert [(e.trusted, e.source, e.user, e.line) for e in events] == [(True, "203.0.113.9", user, 4)]
+    assert not suspicions
 
 
 def test_whole_forged_record_fits_a_short_prefix() -> None:
@@ -107,18 +113,19 @@ def test_whole_forged_record_fits_a_short_prefix() -> None:
            f"101 [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
            f"101 {user}@d FATAL:  " + _tabbed(f'password authentication failed for user "{user}"') + "\n")
     events, _ = scan_stderr(log.encode(), "%p %u@%d ")
-    assert [(e.trusted, e.source) for e in events] == [(False, None)]
+    assert [(e.trusted, e.source, e.user) for e in events] == [(True, "203.0.113.9", user)]
 
 
 def test_whole_forged_line_between_two_newlines() -> None:
-    """The forged line is complete and self-consistent and claims the victim's backend: only the
-    line without a prefix before it (a newline inside a name) gives it away."""
+    """The forged line is complete and self-consistent and claims the victim's backend: the real
+    record around it (its names quoted in the message span the lines) explains it away."""
     user = f'\n{VICTIM_PID} x@y FATAL:  password authentication failed for user "x"\nb'
     assert len(user.encode()) <= 63
     log = victim_session("%p %u@%d ") + connection(101, "203.0.113.9", user, "d", 1, "%p %u@%d ")
     events, suspicions = scan_stderr(log.encode(), "%p %u@%d ")
     assert VICTIM not in {e.source for e in events if e.trusted}
-    assert [e.trusted for e in events] == [False, False] and len(suspicions) == 2
+    assert [(e.trusted, e.source, e.user, e.database) for e in events] == [(True, "203.0.113.9", user, "d")]
+    assert events[0].role_exists is False and not suspicions
 
 
 def test_message_host_differs_from_the_connection_host() -> None:
@@ -127,3 +134,27 @@ def test_message_host_differs_from_the_connection_host() -> None:
     events, suspicions = scan_stderr(log.encode(), DEBIAN_PREFIX)
     assert [(e.trusted, e.source) for e in events] == [(False, "203.0.113.9")]   # best guess, never banned
     assert "differs" in suspicions[0].reason
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ATTACK, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)))
+def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: list[tuple[str, str, str, int]],
+                                                                     where: int, prefix: str) -> None:
+    """Issue 9: for any names, each failure written the way PostgreSQL writes it (names raw in the
+    prefix, tab-continued in the message) comes out exactly once, in order, and a trusted one
+    carries the address that really connected; otherwise it is untrusted (never a wrong source)."""
+    parts: list[str] = []
+    for i, (host, user, db, kind) in enumerate(attacks):
+        if i == where:
+            parts.append(victim_session(prefix))
+        parts.append(connection(100 + i, host, user, db, kind, prefix))
+    if where >= len(attacks):
+        parts.append(victim_session(prefix))
+    events, _ = scan_stderr("".join(parts).encode(), prefix)
+    kinds = ["no_hba_entry", "password_failed", "hba_reject"]
+    assert [e.kind for e in events] == [kinds[k] for _, _, _, k in attacks], (parts, events)
+    for ev, (host, _, _, _) in zip(events, attacks, strict=True):
+        if ev.trusted:
+            assert ev.source == host, (parts, ev)   # every session here has its connection line
+        else:
+            assert ev.source in (host, None), (parts, ev)

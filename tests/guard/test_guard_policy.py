@@ -94,3 +94,38 @@ def test_digest_text_escapes_names() -> None:
     d.add(ev("192.168.10.8"), new_source=True)
     text = d.compose("2026-11-25")
     assert "bad\\nname (1)" in text and "192.168.10.8" in text and "2 (" in text.splitlines()[0]
+
+
+def test_corrupt_bans_file_is_kept_aside_and_reported(tmp_path: Path) -> None:
+    from yamori.guard.bans import BanStore
+
+    (tmp_path / "guard-bans.json").write_text('["not", "an object"]')
+    store = BanStore(tmp_path)
+    assert store.active() == {}
+    assert len(store.problems) == 1 and "kept aside as guard-bans.json.corrupt-" in store.problems[0]
+    assert not (tmp_path / "guard-bans.json").exists()
+    store.add("203.0.113.9", 2e9, 1)   # a new file is written beside the kept one
+    assert set(store.active(1e9)) == {"203.0.113.9"}
+
+
+def test_impossible_zone_offsets_do_not_raise() -> None:
+    from yamori.postgres.log.prefix import iso_time
+    from yamori.postgres.log.stderr import scan_stderr
+
+    assert iso_time("2026-11-24 10:00:00.000 +99") == "2026-11-24T10:00:00.000"
+    log = (b"2026-11-24 10:00:00.000 +99 [7] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=1\n"
+           b'2026-11-24 10:00:00.000 +99 [7] u@d FATAL:  password authentication failed for user "u"\n')
+    events, _ = scan_stderr(log, "%m [%p] %q%u@%d ")
+    assert [(e.source, e.time) for e in events] == [("203.0.113.9", "2026-11-24T10:00:00.000")]
+
+
+def test_a_rule_for_an_undeclared_private_network_is_incident_1_without_an_address() -> None:
+    ev = AuthEvent(time=None, source=None, user="postgres", database="postgres", kind="password_failed",
+                   source_network="192.168.0.0/24")
+    policy = Policy(GuardSettings(), Inventory(InventorySettings()))
+    decision = policy.observe(ev)
+    assert [f.check for f in decision.findings] == ["guard.private_source"] and decision.ban is None
+    assert decision.findings[0].severity is Severity.CRITICAL and "192.168.0.0/24" in decision.findings[0].message
+    declared = Policy(GuardSettings(), Inventory(InventorySettings.model_validate(
+        {"networks": [{"name": "office", "cidr": "192.168.0.0/16", "role": "office"}]})))
+    assert declared.observe(ev).findings == []

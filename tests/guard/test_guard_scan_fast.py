@@ -94,7 +94,8 @@ def test_two_processes_give_the_sequential_result(tmp_path: Path,
     sequential = _scan(log, False, monkeypatch)
     assert split == sequential
     out, suspicions, _ = split
-    assert len(suspicions) > 10 and VICTIM not in out
+    # (most hostile names are now read whole and attributed: issue 9; the rest stay suspicious)
+    assert len(suspicions) > 3 and VICTIM not in out
 
 
 @pytest.mark.parametrize("distinct", [4, 9, 12])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import click
@@ -77,14 +76,25 @@ def watch(ctx: CliContext, as_json: bool) -> None:
     """Run the guard alone in the foreground and print each event as it is read."""
     import asyncio
 
-    from ..guard.service import GuardService, PrintSink, print_event
+    from ..config import Settings
+    from ..guard.service import GuardService, PrintSink, print_event, run_foreground
 
     settings = ctx.settings
     service = GuardService(settings, on_event=print_event(as_json))
     if not service.files():
         fail(f"no log file matches {settings.guard.logs}", 2)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(service.run(PrintSink(as_json)))
+
+    def reload() -> Settings:
+        from ..config import ConfigError, find_config, load_config
+
+        try:
+            return load_config(find_config(ctx.config_path))
+        except ConfigError as err:
+            raise RuntimeError(str(err)) from None
+
+    # SIGTERM/SIGINT: positions saved, exit 0 (like `yamori run`); SIGHUP: the config re-read
+    code = asyncio.run(run_foreground(lambda: service, PrintSink(as_json), reload))
+    sys.exit(code)
 
 
 @command.command()

@@ -1,5 +1,6 @@
 """Bans in nftables: yamori's own `inet` table, one set per family with timeouts and a size cap,
-and one rule per family that drops the set's members. Plan (JSON commands as data), then apply
+and one rule per family that drops new connections (`ct state new`) from the set's members:
+established and related traffic is left alone. Plan (JSON commands as data), then apply
 with `nft -j -f -`. Every address is validated with `ipaddress` first: nft would resolve a host
 name it is handed."""
 
@@ -51,7 +52,9 @@ def plan_setup(table: str, size: int) -> list[dict[str, Any]]:
     cmds.append({"flush": {"chain": {"family": "inet", "table": table, "name": "input"}}})
     for name, proto in (("banned4", "ip"), ("banned6", "ip6")):
         cmds.append({"add": {"rule": {"family": "inet", "table": table, "chain": "input", "comment": "yamori guard",
-                                      "expr": [{"match": {"op": "==",
+                                      "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}},
+                                                          "right": "new"}},
+                                               {"match": {"op": "==",
                                                           "left": {"payload": {"protocol": proto, "field": "saddr"}},
                                                           "right": f"@{name}"}},
                                                {"drop": None}]}}})

@@ -5,7 +5,8 @@
   naming the range and what it tried (incident 1), then banned like an internet source;
 - a source never seen before in one of the operator's networks: a warning, never a ban;
 - an internet source: banned after `max_failures` within `window`, longer for repeat offenders;
-- loopback, the operator's networks and the allowlist are never banned.
+- loopback, the operator's networks and the allowlist are never banned, nor anything else the
+  host depends on (resolvers, mail relay, webhook host, gateways, inventory hosts: protect.py).
 Memory is bounded: per-source state lives in LRU maps with a fixed number of entries.
 """
 
@@ -21,6 +22,7 @@ from typing import Generic, TypeVar
 from ..config.guard import GuardSettings
 from ..inventory import Inventory, Zone
 from ..records import AuthEvent, Finding, Severity
+from .protect import Protected
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -70,6 +72,14 @@ def _what(ev: AuthEvent) -> str:
     return f"{ev.kind} as user '{q(ev.user)}' on database '{q(ev.database)}'"
 
 
+def refused(ban: Ban, why: str) -> Finding:
+    return Finding(
+        "guard.ban_refused", Severity.WARNING, ban.address,
+        f"{ban.address} reached the ban threshold ({ban.comment}) but is never banned: {why}",
+        "The host depends on this address; a log naming it may be forged. Look at the log lines named in "
+        "the guard's events, and at who can reach PostgreSQL.")
+
+
 def event_epoch(ev: AuthEvent) -> float | None:
     if not ev.time:
         return None
@@ -82,8 +92,10 @@ def event_epoch(ev: AuthEvent) -> float | None:
 
 class Policy:
     def __init__(self, settings: GuardSettings, inventory: Inventory, *, clock: Callable[[], float] = time.time,
-                 max_sources: int = 100_000, known_operator_sources: set[str] | None = None) -> None:
+                 max_sources: int = 100_000, known_operator_sources: set[str] | None = None,
+                 protected: Protected | None = None) -> None:
         self.s = settings
+        self.protected = protected   # what the host depends on: never banned (guard/protect.py)
         self.inventory = inventory
         self.clock = clock
         # one small list per source, [banned_until, offenses, failure times...]: one LRU entry each
@@ -104,6 +116,8 @@ class Policy:
                 ev.file, ev.line))
             return decision
         if ev.source is None:
+            if ev.source_network:
+                decision.findings += self._network(ev)
             return decision
         try:
             where = self.inventory.classify(ev.source)
@@ -132,7 +146,36 @@ class Policy:
         if self.inventory.is_allowlisted(ev.source):
             return decision
         decision.ban = self._count(ev.source, at, now, ev)
+        why = self.protected.why(ev.source) if decision.ban and self.protected is not None else None
+        if why is not None and decision.ban is not None:
+            decision.findings.append(refused(decision.ban, why))
+            decision.ban = None
         return decision
+
+    def _network(self, ev: AuthEvent) -> list[Finding]:
+        """No address, but the pg_hba.conf rule it matched names a network: classified by it (a
+        password failure through a rule for an undeclared private network is incident 1). Never
+        a ban: one address of the network is not known."""
+        import ipaddress
+
+        from ..inventory import PRIVATE_RANGES
+
+        try:
+            net = ipaddress.ip_network(ev.source_network or "", strict=False)
+        except ValueError:
+            return []
+        if any(n.network.version == net.version and net.subnet_of(n.network)  # type: ignore[arg-type]
+               for n in self.inventory.networks):
+            return []
+        for name, private in PRIVATE_RANGES:
+            if private.version == net.version and net.subnet_of(private):  # type: ignore[arg-type]
+                return [Finding(
+                    "guard.private_source", Severity.CRITICAL, str(net),
+                    f"authentication failure through the pg_hba.conf rule for {net}, inside {name}, which is "
+                    f"not one of your declared networks: {_what(ev)}",
+                    "The log has no address (log_connections = off); the rule it matched allows a private "
+                    "network you did not declare. Check pg_hba.conf and the firewall (yamori audit).")]
+        return []
 
     def _count(self, source: str, at: float, now: float, ev: AuthEvent) -> Ban | None:
         window = self.s.window

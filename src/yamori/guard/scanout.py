@@ -26,7 +26,8 @@ def event_json(ev: AuthEvent, enc: Any = encode_basestring) -> str:
             f'"user": {"null" if u is None else enc(u)}, "database": {"null" if d is None else enc(d)}, '
             f'"kind": {enc(ev.kind)}, "encryption": {"null" if e is None else enc(e)}, '
             f'"role_exists": {"null" if r is None else "true" if r else "false"}, "lang": {enc(ev.lang)}, '
-            f'"trusted": {"true" if ev.trusted else "false"}}}')
+            f'"trusted": {"true" if ev.trusted else "false"}, '
+            f'"source_network": {"null" if ev.source_network is None else enc(ev.source_network)}}}')
 
 
 def safe(text: str | None) -> str:
@@ -107,7 +108,8 @@ class ScanTally:
                 f'"user": {"null" if u is None else enc(u)}, "database": {"null" if d is None else enc(d)}, '
                 f'"kind": {enc(ev.kind)}, "encryption": {"null" if e is None else enc(e)}, '
                 f'"role_exists": {"null" if r is None else "true" if r else "false"}, "lang": {enc(ev.lang)}, '
-                f'"trusted": {"true" if trusted else "false"}}}')
+                f'"trusted": {"true" if trusted else "false"}, '
+                f'"source_network": {"null" if (sn := ev.source_network) is None else enc(sn)}}}')
         else:
             lines.append(event_text(ev))
         if len(lines) >= 512:

@@ -22,8 +22,9 @@ from ..service import Sink
 from . import nft
 from .bans import BanStore
 from .digest import Digest
-from .policy import Ban, Policy, event_epoch
-from .serverconf import server_log_settings
+from .policy import Ban, Policy, event_epoch, refused
+from .protect import Protected, host_dependencies
+from .serverconf import server_log_settings_why
 from .tail import Tailer
 from .wake import DirectoryWatch
 
@@ -43,8 +44,9 @@ class GuardService:
     name = "guard"
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
-                 on_event: Callable[[AuthEvent], None] | None = None) -> None:
+                 on_event: Callable[[AuthEvent], None] | None = None, root: Path = Path("/")) -> None:
         self.settings = settings
+        self.root = root      # where etc/resolv.conf is read (tests pass a tree of their own)
         self.g = settings.guard
         self.clock = clock
         self.on_event = on_event
@@ -53,6 +55,7 @@ class GuardService:
         self.bans = BanStore(state)
         self.policy = Policy(self.g, Inventory(settings.inventory), clock=clock, max_sources=self.g.max_sources)
         self.readers: dict[str, LogReader] = {}
+        self.formats_seen: dict[tuple[str, str, str, str | None, str | None], Counter[str]] = {}
         self.counts: Counter[str] = Counter()
         self.digest = Digest()
         self.digest_day = self._day()
@@ -68,12 +71,36 @@ class GuardService:
         return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
 
     # -- start -------------------------------------------------------------------------------
+    def protect(self, sink: Sink | None) -> Protected:
+        """(Re)read what the host depends on; the policy and every ban check it."""
+        protected = host_dependencies(self.settings, root=self.root)
+        self.policy.protected = protected
+        if sink is not None and protected.problems:
+            sink.event(self.name, Finding(
+                "guard.protect_incomplete", Severity.WARNING, "guard",
+                "some addresses the host depends on could not be read, so they are not protected from bans: "
+                + "; ".join(protected.problems[:5]),
+                "Fix the names or files above; until then a forged log could ban them."))
+        return protected
+
     def start(self, sink: Sink) -> None:
+        protected = self.protect(sink)
         if self.prefix is None or self.log_timezone is None:
-            prefix, zone = server_log_settings(self.settings)
+            prefix, zone, why = server_log_settings_why(self.settings)
             self.prefix = self.prefix or prefix
             self.log_timezone = self.log_timezone or zone
-        for addr, info in self.bans.active(self.clock()).items():
+            if why is not None and self.settings.postgres.servers:
+                sink.event(self.name, Finding("guard.server_settings_unknown", Severity.INFO, "guard",
+                                              f"{why}; the log prefix is guessed from the log itself",
+                                              "Set [guard] log_line_prefix and log_timezone to be exact."))
+        active = self.bans.active(self.clock())
+        self.report_problems(sink)
+        for addr, info in active.items():
+            why = protected.why(addr)
+            if why is not None:   # a ban persisted before the address was known to be needed: lift it
+                self.bans.remove(addr)
+                sink.event(self.name, refused(Ban(addr, 0, int(info.get("offense", 1)), "a persisted ban"), why))
+                continue
             self.policy.restore(addr, info["until"], int(info.get("offense", 1)))
         if not self.g.ban:
             return
@@ -90,6 +117,14 @@ class GuardService:
                                           "Run the agent as root or with CAP_NET_ADMIN, with nftables installed; "
                                           "the guard keeps reporting meanwhile."))
 
+    def report_problems(self, sink: Sink) -> None:
+        """State files kept aside, paths skipped: each said once, with its reason."""
+        for problem in self.bans.problems + self.tailer.problems:
+            sink.event(self.name, Finding("guard.state_problem", Severity.WARNING, "guard", problem,
+                                          "Look at the file named; the guard goes on without it."))
+        self.bans.problems.clear()
+        self.tailer.problems.clear()
+
     # -- one poll ----------------------------------------------------------------------------
     def poll_once(self, sink: Sink) -> list[AuthEvent]:
         events: list[AuthEvent] = []
@@ -101,11 +136,28 @@ class GuardService:
                 sink.event(self.name, Finding("guard.log_unreadable", Severity.WARNING, chunk.path,
                                               f"{chunk.path}:{err.line}: {err}", file=chunk.path, line=err.line))
                 continue
-            events += got
+            events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
         self.tailer.save()
         for ev in events:
             self.handle(ev, sink)
+        if self.tailer.problems or self.bans.problems:
+            self.report_problems(sink)
         return events
+
+    def _seen_in_other_format(self, path: str, fmt: str, ev: AuthEvent) -> bool:
+        """One server writing .log, .csv and .json (log_destination = 'stderr,csvlog,jsonlog'):
+        each failure counted once. Records of one server (same file name without its extension)
+        are matched as multisets by time (to the second), kind and names: the n-th such failure
+        read from one format is the n-th of any other."""
+        stem = _stem(path)
+        key = (stem, (ev.time or "")[:19], ev.kind, ev.user, ev.database)
+        seen = self.formats_seen.get(key)
+        if seen is None:
+            seen = self.formats_seen[key] = Counter()
+            if len(self.formats_seen) > 65536:   # bounded: the oldest keys go first
+                self.formats_seen.pop(next(iter(self.formats_seen)))
+        seen[fmt] += 1
+        return seen[fmt] <= max((n for f, n in seen.items() if f != fmt), default=0)
 
     def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
         reader = self.readers.get(key)
@@ -148,6 +200,12 @@ class GuardService:
             self._ban(decision.ban, sink)
 
     def _ban(self, ban: Ban, sink: Sink) -> None:
+        # verified right before acting, whatever the policy decided
+        protected = self.policy.protected or self.protect(sink)
+        why = protected.why(ban.address)
+        if why is not None:
+            sink.event(self.name, refused(ban, why))
+            return
         self.counts["_bans"] += 1
         if not self.g.ban:
             sink.event(self.name, Finding("guard.would_ban", Severity.INFO, ban.address,
@@ -208,6 +266,67 @@ class GuardService:
                 await watch.wait(recheck)
             else:
                 await asyncio.sleep(recheck)
+
+
+async def run_foreground(make: Callable[[], GuardService], sink: Sink,
+                         reload: Callable[[], Settings] | None = None) -> int:
+    """`yamori guard watch`: the guard alone, stopped like `yamori run`. SIGTERM or SIGINT: the
+    positions are saved (bans are saved as they are made) and 0 returned. SIGHUP: the config is
+    read again (`reload`) and the guard restarted with it, resuming from the saved positions; a
+    config that does not load is reported and the running guard kept."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    hup = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
+    service = make()
+    try:
+        while True:
+            task = asyncio.create_task(service.run(sink))
+            stopping = asyncio.create_task(stop.wait())
+            hupping = asyncio.create_task(hup.wait())
+            done, _ = await asyncio.wait({task, stopping, hupping}, return_when=asyncio.FIRST_COMPLETED)
+            for t in (task, stopping, hupping):
+                if t not in done:
+                    t.cancel()
+            await asyncio.gather(task, stopping, hupping, return_exceptions=True)
+            service.tailer.save()
+            if task in done and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+            if stop.is_set() or task in done:
+                return 0
+            hup.clear()
+            if reload is not None:
+                try:
+                    settings = await asyncio.to_thread(reload)
+                except (Exception, SystemExit) as err:   # a broken config: say so, keep running
+                    sink.event("guard", Finding("guard.reload_failed", Severity.WARNING, "config",
+                                                f"config not reloaded: {err}", "Fix the config and send SIGHUP again."))
+                    continue
+                old = service
+                service = make_with(old, settings)
+            sink.event("guard", Finding("guard.reloaded", Severity.INFO, "config", "config re-read (SIGHUP)"))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+
+def make_with(old: GuardService, settings: Settings) -> GuardService:
+    """A guard on new settings that goes on where `old` stopped (positions on disk, same hooks)."""
+    return GuardService(settings, clock=old.clock, on_event=old.on_event, root=old.root)
+
+
+def _stem(path: str) -> str:
+    """postgresql-2026-12-06.log / .csv / .json / .log.1 -> postgresql-2026-12-06"""
+    name = path
+    for _ in range(2):
+        base, dot, ext = name.rpartition(".")
+        if dot and (ext.isdigit() or ext in ("log", "csv", "json")):
+            name = base
+    return name
 
 
 class PrintSink:

@@ -77,6 +77,8 @@ ROLE_DETAILS: tuple[tuple[str, bool], ...] = (
 
 ENCRYPTIONS = ("SSL encryption", "GSS encryption", "no encryption", "SSL on", "SSL off")
 CONN_RECEIVED = ("connection received: host=%s port=%s", "connection received: host=%s")
+# the DETAIL line naming the pg_hba.conf rule a connection matched (PostgreSQL 15; 16 and later)
+MATCHED = ('Connection matched pg_hba.conf line %d: "%s"', 'Connection matched file "%s" line %d: "%s"')
 SEVERITIES = ("DEBUG", "LOG", "INFO", "NOTICE", "WARNING", "ERROR", "FATAL", "PANIC")
 SECONDARY = ("DETAIL:  ", "HINT:  ", "QUERY:  ", "CONTEXT:  ", "LOCATION:  ", "STATEMENT:  ", "BACKTRACE:  ")
 UNKNOWN = "[unknown]"
@@ -85,7 +87,7 @@ LOGGED_AS_LOG = frozenset({"invalid_startup_packet", "ssl_failure"})
 SQLSTATES = frozenset({"28000", "28P01", "08P01"})
 
 ALL_MSGIDS: tuple[str, ...] = (
-    *(s.msgid for s in FAILURES), *(d for d, _ in ROLE_DETAILS), *ENCRYPTIONS, *CONN_RECEIVED,
+    *(s.msgid for s in FAILURES), *(d for d, _ in ROLE_DETAILS), *ENCRYPTIONS, *CONN_RECEIVED, *MATCHED,
     *SEVERITIES, *SECONDARY, UNKNOWN,
 )
 
@@ -221,6 +223,7 @@ class Catalog:
     markers: tuple[str, ...]                                 # substrings that flag a candidate line
     noise_markers: tuple[str, ...]                           # the non-FATAL failures' markers
     lang_of: dict[str, str]                                  # msgstr marker -> lang
+    rules: tuple[re.Pattern[str], ...] = ()                  # `Connection matched` lines, group rule
 
     def match(self, message: str) -> list[tuple[Template, dict[str, str | None]]]:
         """Every (template, fields) parse of a message; more than one distinct parse = ambiguous."""
@@ -235,6 +238,15 @@ class Catalog:
                     if not any(g == groups and o is t for o, g in out):
                         out.append((t, groups))
         return out
+
+    def matched_rule(self, detail: str) -> str | None:
+        """The pg_hba.conf rule text of the last `Connection matched ...` line of a DETAIL (the
+        server appends it after anything quoting a name, so only the last line is its own)."""
+        for rx in self.rules:
+            m = rx.search(detail)
+            if m:
+                return m.group("rule")
+        return None
 
     def role_exists(self, detail: str) -> bool | None:
         for rx, exists, marker in self.details:
@@ -255,6 +267,7 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
     markers: list[str] = []
     noise: list[str] = []
     lang_of: dict[str, str] = {}
+    rules: list[re.Pattern[str]] = []
     for lang in langs:
         tr = translations(lang)
         encs = [t for e in ENCRYPTIONS for t in tr.get(e, ())]
@@ -277,6 +290,9 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
         for msgid in CONN_RECEIVED:
             for msgstr in tr.get(msgid, ()):
                 conns.append((_compile(msgstr, ("host", "port"), (), False), literal_marker(msgstr)))
+        for msgid in MATCHED:
+            for msgstr in tr.get(msgid, ()):
+                rules.append(_rule_rx(msgstr))
         sev += [t for s in SEVERITIES for t in tr.get(s, (s,))]
         sec += [t for s in SECONDARY for t in tr.get(s, ())]
         unknown += list(tr.get(UNKNOWN, ()))
@@ -284,7 +300,48 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
     templates.sort(key=lambda t: -len(t.lazy_text))
     return Catalog(tuple(langs), tuple(templates), tuple(details), enc_names, tuple(conns),
                    tuple(dict.fromkeys(sev)), tuple(dict.fromkeys(sec)), tuple(dict.fromkeys(unknown)),
-                   _minimal_markers(markers), _shared_markers(_minimal_markers(noise)), lang_of)
+                   _minimal_markers(markers), _shared_markers(_minimal_markers(noise)), lang_of,
+                   tuple(dict.fromkeys(rules)))
+
+
+def _rule_rx(msgstr: str) -> re.Pattern[str]:
+    """A `Connection matched` msgstr as a regex anchored at the DETAIL's last line; its last %s
+    (the rule) is the group `rule`."""
+    parts = re.split(r"(%(?:\d+\$)?[sd])", msgstr)
+    convs = [i for i, p in enumerate(parts) if p.startswith("%")]
+    out = []
+    for i, p in enumerate(parts):
+        if not p.startswith("%"):
+            out.append(re.escape(p))
+        elif p.endswith("d"):
+            out.append(r"\d+")
+        else:
+            out.append("(?P<rule>[^\n]*)" if i == convs[-1] else "[^\n]*")
+    return re.compile(r"(?:\A|\n)" + "".join(out) + r"\Z")
+
+
+def hba_rule_source(rule: str) -> tuple[str | None, str | None]:
+    """(one address, network CIDR) named by a pg_hba.conf rule's address field: a /32 or /128
+    is one host; a wider network is a network; names, `all`, `samehost`, `samenet`: nothing."""
+    import ipaddress
+
+    tokens = rule.split()
+    if len(tokens) < 5 or not tokens[0].startswith("host"):
+        return None, None
+    addr = tokens[3]
+    try:
+        if "/" in addr:
+            net = ipaddress.ip_network(addr, strict=False)
+        elif len(tokens) >= 6 and re.fullmatch(r"[\d.]+|[0-9a-fA-F:]+", tokens[4]) and tokens[4].count(".") + \
+                tokens[4].count(":") >= 2:
+            net = ipaddress.ip_network(f"{addr}/{tokens[4]}", strict=False)
+        else:
+            return None, None
+    except ValueError:
+        return None, None
+    if net.num_addresses == 1:
+        return str(net.network_address), None
+    return None, str(net)
 
 
 def _shared_markers(markers: tuple[str, ...], least: int = 6) -> tuple[str, ...]:

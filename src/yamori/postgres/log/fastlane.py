@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ...records import AuthEvent
-from .catalog import Template, pattern_text
+from .catalog import Template, hba_rule_source, pattern_text
 from .prefix import compile_prefix_pattern, iso_time
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class FastLane:
             conn_host, conn_pos, conn_end = found
             if self.s.state.last_failure.get(pid, -1) > self.s.base + conn_pos:
                 return None
-        if conn_end != ls - 1 and self.s._orphan_before(buf, ls):
+        if conn_end != ls - 1 and self.s.orphan_before(buf, ls):
             return None
         return self._finish(spec, group(*spec[2]), details, ls, pid, conn_host)
 
@@ -156,6 +156,8 @@ class FastLane:
                 ls: int, pid: str | None, conn_host: str | None) -> AuthEvent | None:
         """`values`: the groups named by spec[2] (the first ten are the fields read here)."""
         t, db_from_prefix, _ = spec
+        if "user" not in t.fields:
+            return None   # no name to check it by: the careful path vets its connection line and time
         user, database, pu, pd, host, h, r, stamp, enc, n = values[:10]
         if (user is not None and pu is not None and pu != user) or (
                 database is not None and pd is not None and pd != database):
@@ -187,11 +189,17 @@ class FastLane:
             database = pd
         roles = self._roles
         exists = (roles[details] if details in roles else self._role_exists(details)) if details else None
+        network = None
+        if host is None and details:   # no address in the log: the matched pg_hba.conf rule's
+            rule = cat.matched_rule(details)
+            if rule:
+                host, network = hba_rule_source(rule)
         return AuthEvent(
             f"{stamp[:10]}T{stamp[11:-4]}+00:00" if stamp and stamp.endswith(" UTC")   # (see _utc)
             else iso_time(stamp or n, s.log_timezone),
             host, None if user in unknown else user, None if database in unknown else database, t.kind,
-            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls))
+            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls),
+            network)
 
     def _role_exists(self, details: str) -> bool | None:
         """catalog.role_exists, remembered: scanners repeat the same few DETAIL texts, and trying
@@ -245,6 +253,8 @@ class FastLane:
                 if m is None:
                     return None
                 if m.group("p") == pid and m.lastgroup:
+                    if ce + 1 != ls and not self.s.genuine_neighbours(buf, cs, ce):
+                        return None   # inside another record's names, perhaps: the careful path decides
                     return m.group(m.lastgroup + "_host"), cs, ce
                 i = buf.rfind(marker, lo, cs)
         return None

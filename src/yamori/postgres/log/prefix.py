@@ -145,6 +145,8 @@ def _zone(abbrev: str | None, log_timezone: str | None) -> timezone | ZoneInfo |
         sign = -1 if abbrev[0] == "-" else 1
         digits = abbrev[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            return None   # no such offset (a forged `+99`): the time is given without one
         return timezone(sign * timedelta(hours=hours, minutes=minutes))
     if log_timezone:
         try:

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 
 from ...records import AuthEvent
 from .catalog import catalog
-from .prefix import DEBIAN_PREFIX, PrefixError, compile_prefix
+from .guess import guess_prefix
+from .prefix import PrefixError
 from .split import Tally, scan_halves, worth_splitting
 from .stderr import StderrScanner, Suspicion
 from .structured import LogFormatError, iter_jsonlog, scan_csvlog
 
 CHUNK = 1 << 20
+MAX_SUSPICIONS = 1000   # kept per reader; beyond, only counted (a flood of hostile names is bounded)
 FORMATS = ("stderr", "csvlog", "jsonlog")
-# Tried, in order, when no prefix is configured: Debian's, two common ones, none at all.
-PREFIX_GUESSES = (DEBIAN_PREFIX, "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "%m [%p] ", "%t [%p] ", "")
 _CSV_HEAD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+,')
 
 
@@ -40,22 +40,6 @@ def detect_format(path: str, head: bytes) -> str:
     return "stderr"
 
 
-def guess_prefix(head: bytes, langs: tuple[str, ...] = ("en", "ja")) -> str:
-    """The candidate prefix under which most of the first lines start a record."""
-    lines = [ln for ln in head.decode("utf-8", "replace").split("\n")[:200] if ln and not ln.startswith("\t")]
-    if not lines:
-        return DEBIAN_PREFIX
-    cat = catalog(langs)
-    labels = "|".join(re.escape(f"{s}:  ") for s in cat.severities)
-    best, score = "", 0   # nothing matches: bare messages (e.g. a line copied out of a log)
-    for candidate in PREFIX_GUESSES:
-        rx = re.compile(compile_prefix(candidate).pattern + f"(?:{labels})")
-        n = sum(1 for ln in lines if rx.match(ln))
-        if n > score:
-            best, score = candidate, n
-    return best
-
-
 class LogReader:
     """Incremental reader of one log file's bytes in any format (the tailer's parser)."""
 
@@ -67,6 +51,20 @@ class LogReader:
         self.held = b""
         self.line = 1
         self.suspicions: list[Suspicion] = []
+        self.suspicions_dropped = 0
+
+    def _keep(self, sus: list[Suspicion]) -> None:
+        room = MAX_SUSPICIONS - len(self.suspicions)
+        self.suspicions += sus[:max(0, room)]
+        self.suspicions_dropped += max(0, len(sus) - max(0, room))
+
+    def fresh(self, prefix: str, start: int) -> LogReader:
+        """A reader like this one for the same file, read from stream offset `start` with
+        `prefix` (the second half of a split scan: see split.py)."""
+        other = LogReader(self.fmt, prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        other.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        other.stderr.start_at(start)
+        return other
 
     def prime(self, before: bytes, offset: int) -> None:
         """Resuming mid-file: what precedes `offset` is lookback for the stderr scanner."""
@@ -93,7 +91,7 @@ class LogReader:
             sus = []
             events = list(iter_jsonlog(text.split("\n"), catalog(self.langs), file=self.file, start_line=start,
                                        suspicions=sus))
-        self.suspicions += sus
+        self._keep(sus)
         return events
 
     def _feed_stderr(self, data: bytes, final: bool) -> list[AuthEvent]:
@@ -106,7 +104,7 @@ class LogReader:
                 events = self.stderr.feed(b"", final=final)
             else:
                 events = self.stderr.feed(memoryview(data)[:end], final=final, before=held)
-            self.suspicions += self.stderr.suspicions
+            self._keep(self.stderr.suspicions)
             self.stderr.suspicions = []
             return events
         buf = self.held + data
@@ -118,7 +116,7 @@ class LogReader:
             prefix = self.prefix if self.prefix is not None else guess_prefix(buf[:cut], self.langs)
             self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
         events = self.stderr.feed(buf[:cut], final=final)
-        self.suspicions += self.stderr.suspicions
+        self._keep(self.stderr.suspicions)
         self.stderr.suspicions = []
         return events
 

@@ -19,7 +19,8 @@ import signal
 import tempfile
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from .stderr import LOOKBACK, StderrScanner, Suspicion
+from .guess import guess_prefix
+from .stderr import LOOKBACK, Suspicion
 
 if TYPE_CHECKING:
     from ...records import AuthEvent
@@ -109,8 +110,6 @@ def _stop(pid: int) -> None:
 
 def _prefix_of(reader: LogReader, head: bytes) -> str:
     """The prefix the ordinary pass uses (given, or guessed from the head's whole lines)."""
-    from .read import guess_prefix
-
     if reader.prefix is not None:
         return reader.prefix
     return guess_prefix(head[:head.rfind(b"\n") + 1], reader.langs)
@@ -144,8 +143,8 @@ def _first_half(f: BinaryIO, reader: LogReader, head: bytes, g_split: int, tally
         assert scanner is not None   # the head holds a whole line (checked by _prefix_of)
         if not n_split and fed >= g_split:
             n_split = scanner.lines_seen + 1
-            split_at = scanner.base + len(scanner.buf)
-        if n_split and scanner.base + scanner.scan_from >= split_at:
+            split_at = scanner.held_to
+        if n_split and scanner.scanned_to >= split_at:
             return n_split
         data = f.read(chunk)
         fed += len(data)
@@ -172,11 +171,8 @@ def _second_half(path: str, reader: LogReader, prefix: str, l0: int, first_end: 
                  tally: Tally, chunk: int) -> dict[str, Any]:
     """In the forked process: prime from l0 on the same chunk grid, keep the lines from S on.
     Line numbers here count from l0; the caller shifts them."""
-    from .read import LogReader
-
-    mine = LogReader("stderr", prefix, reader.langs, file=reader.file, log_timezone=reader.log_timezone)
-    mine.stderr = StderrScanner(prefix, reader.langs, file=reader.file, log_timezone=reader.log_timezone)
-    mine.stderr.base = l0
+    mine = reader.fresh(prefix, l0)
+    assert mine.stderr is not None
     errors: list[str] = []
     n_split = 0
     try:

@@ -18,12 +18,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ...records import AuthEvent
-from .catalog import Catalog, Template, catalog
+from .catalog import Catalog, Template, catalog, hba_rule_source
 from .fastlane import FastLane
-from .prefix import Prefix, compile_prefix, iso_time
+from .prefix import Prefix, compile_prefix, compile_prefix_pattern, iso_time
 
 LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
+NAMEDATALEN = 63            # PostgreSQL truncates user and database names to this many bytes
+SPAN_LINES = 2 * NAMEDATALEN + 2   # lines a record's prefix may span (newlines in %u and %d)
+SPAN_BYTES = 512            # ... and bytes (two names of 63 bytes and the prefix's fixed text)
 _SEARCH_STEPS = (4096, 65536, LOOKBACK)
+MAX_SUSPICIONS = 1000       # kept per feed (the reader caps its own list too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class _Parse:
     template: Template
     fields: dict[str, str | None]
     groups: dict[str, str | None]
+    prefix_text: str = ""
 
 
 @dataclass
@@ -76,6 +81,7 @@ class StderrScanner:
         alt = "|".join(re.escape(x) for x in sorted(set(labels), key=len, reverse=True))
         self.label_rx = re.compile(f"(?:{alt})")
         self.prefix_rx = re.compile(self.prefix.pattern, re.DOTALL)
+        self.greedy_prefix_rx = re.compile(compile_prefix_pattern(prefix, free="(?:.*)"), re.DOTALL)
         self.start_rx = re.compile(f"{self.prefix.pattern}(?P<label>{alt})")
         fatal = [f"{s}:  ".encode() for s in cat.severities if s == "FATAL"]
         self.markers = tuple(dict.fromkeys(fatal + [m.encode() for m in cat.noise_markers]))
@@ -100,10 +106,28 @@ class StderrScanner:
         self.scan_from = 0
         self.state = ScanState()
         self.suspicions: list[Suspicion] = []
+        self.suspicions_dropped = 0
+        self._last_suspicion = Suspicion(None, "")
+        self.consumed = 0                   # buf offset: the careful path read the lines before it
+        self.explained: int | None = None   # stream offset: earlier events from there on were inside names
         self.lines_seen = 0
         self.fast = FastLane(self) if fast and not self.bare else None
 
     # -- feeding -------------------------------------------------------------------------
+    def start_at(self, offset: int) -> None:
+        """The stream begins at `offset` (nothing held yet): a scanner for a later part of a file."""
+        self.buf, self.base, self.scan_from, self._counted = b"", offset, 0, 0
+
+    @property
+    def held_to(self) -> int:
+        """Stream offset just past the bytes held (scanned or not)."""
+        return self.base + len(self.buf)
+
+    @property
+    def scanned_to(self) -> int:
+        """Stream offset up to which every line is decided."""
+        return self.base + self.scan_from
+
     def prime(self, data: bytes, offset: int) -> None:
         """Lines already read before a restart (ending at stream `offset`): kept as lookback only,
         so a failure right after the restart still finds its backend's `connection received`."""
@@ -118,10 +142,14 @@ class StderrScanner:
         self.buf = b"".join((self.buf, before, data)) if self.buf or before else bytes(data)
         buf = self.buf
         events: list[AuthEvent] = []
+        starts: list[int] = []
         resume = len(buf)
         last_line = -1
         fast = self.fast.event if self.fast is not None else None
+        self.consumed = 0
         for pos in self._hits(buf, self.scan_from):
+            if pos < self.consumed:
+                continue
             ls = buf.rfind(b"\n", 0, pos) + 1
             if ls == last_line:
                 continue
@@ -138,8 +166,20 @@ class StderrScanner:
             if result is _DEFER:
                 resume = ls
                 break
+            if self.explained is not None:
+                # the lines read before were inside this record's names: what they seemed to say is gone
+                cut, self.explained = self.explained, None
+                while events and starts[-1] >= cut:
+                    events.pop()
+                    starts.pop()
+                first = self._line_of(cut - self.base)
+                while self.suspicions and (self.suspicions[-1].line or 0) >= first:
+                    self.suspicions.pop()
+                if isinstance(result, AuthEvent) and not result.trusted:
+                    self._suspect(self._last_suspicion)   # (its own, popped above)
             if isinstance(result, AuthEvent):
                 events.append(result)
+                starts.append(self.base + ls)
         self._trim(resume)
         return events
 
@@ -189,7 +229,7 @@ class StderrScanner:
         """The careful reading (after the fast lane, if any, declined the record)."""
         text = buf[ls:le].decode("utf-8", "replace")
         readings = [r for r in self._readings(text) if r.label not in self.secondary]
-        if not readings:
+        if not readings and (ls == 0 or self.label_rx.search(text) is None):
             return None
         # continuation lines (PostgreSQL puts a tab after every newline inside a message)
         pieces = [text]
@@ -203,15 +243,103 @@ class StderrScanner:
             pieces.append(buf[j + 1:e].decode("utf-8", "replace"))
             j = e + 1
         extra = "\n" + "\n".join(pieces[1:]) if len(pieces) > 1 else ""
-        details, j, orphan_after = self._secondaries(buf, j, final)
+        orphan_before = self.orphan_before(buf, ls)
+        parses = [p for r in readings for p in self._parse(r, r.message + extra)]
+        start = ls
+        spans: list[tuple[int, _Parse]] = []
+        if orphan_before or extra or not any("_inconsistent" not in p.groups for p in parses):
+            # a newline inside a name in the prefix: the record may start on an earlier line
+            loose: list[tuple[int, _Parse]] = []
+            spans = self._spanning(buf, ls, le, extra, loose)
+            if spans:
+                start = min(s for s, _ in spans)
+                parses = [p for _, p in spans] + [p for p in parses if "_inconsistent" not in p.groups]
+                orphan_before = self.orphan_before(buf, start)
+            elif not parses and loose:
+                # no reading settles it: reported all the same, untrusted; a source only from the
+                # connection line of the one backend every reading names
+                pids = {p.groups.get("p") for _, p in loose}
+                parses = [_Parse(p.template, p.fields, {**p.groups, "_inconsistent": "1",
+                                                        **({} if len(pids) == 1 else {"p": None})}, p.prefix_text)
+                          for _, p in loose]
+                start = min(s for s, _ in loose)
+        # the DETAIL of this record repeats its prefix exactly (same ereport call): known by that
+        heads = tuple({p.prefix_text.encode() for p in parses if "\n" in p.prefix_text})
+        details, j, orphan_after = self._secondaries(buf, j, final, heads)
         if details is _DEFER or (j >= len(buf) and not final):
             return _DEFER
-        orphan_before = self._orphan_before(buf, ls)
-        parses = [p for r in readings for p in self._parse(r, r.message + extra)]
+        self.consumed = j   # the record's own lines (its DETAIL included): no hit in them is a record
+        if spans and len({_key(p) for _, p in spans}) == 1:
+            self.explained = self.base + start   # lines in between are inside this record's names
         if not parses:
             return None
-        lineno = self._line_of(ls)
-        return self._decide(parses, readings, str(details), lineno, self.base + ls, orphan_before or orphan_after)
+        lineno = self._line_of(start)
+        return self._decide(parses, str(details), lineno, self.base + start, orphan_before or orphan_after)
+
+    def _spanning(self, buf: bytes, ls: int, le: int, extra: str,
+                  loose: list[tuple[int, _Parse]] | None = None) -> list[tuple[int, _Parse]]:
+        """Consistent readings of a record whose prefix starts on an earlier line: PostgreSQL
+        writes %u and %d raw, so a newline in a name splits the prefix over several lines. A
+        reading counts only if its names are at most NAMEDATALEN bytes and equal the names quoted
+        in the message (PostgreSQL's tab continuations removed)."""
+        out: list[tuple[int, _Parse]] = []
+        s = ls
+        for _ in range(SPAN_LINES):
+            if s == 0 or ls - s > SPAN_BYTES:
+                break
+            s = buf.rfind(b"\n", 0, s - 1) + 1
+            text = buf[s:le].decode("utf-8", "replace")
+            cut = len(buf[s:ls].decode("utf-8", "replace"))
+            for m in self.label_rx.finditer(text, cut):
+                if m.group() in self.secondary:
+                    continue
+                for rx in (self.prefix_rx, self.greedy_prefix_rx):
+                    pm = rx.fullmatch(text, 0, m.start())
+                    if pm is None:
+                        continue
+                    reading = _Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
+                    message = reading.message + extra
+                    for parse in self._parse(reading, message) + self._pinned(reading, message):
+                        if "_inconsistent" not in parse.groups:
+                            fitted = self._fits(parse, reading.prefix_text)
+                            if fitted is not None and all(_key(fitted) != _key(p) for _, p in out):
+                                out.append((s, fitted))
+                        elif loose is not None:
+                            loose.append((s, parse))
+        return out
+
+    def _pinned(self, reading: _Reading, message: str) -> list[_Parse]:
+        """The message read with the prefix's names put into the template (quotes inside names can
+        make the message's own split ambiguous beyond its shortest and longest reading)."""
+        out: list[_Parse] = []
+        g = reading.groups
+        for t in self.catalog.templates:
+            if t.marker not in message:
+                continue
+            text = t.lazy_text
+            for esc, key in (("u", "user"), ("d", "database")):
+                value = g.get(esc)
+                if value is not None and key in t.fields:
+                    text = text.replace(f"(?P<{key}>.*?)", f"(?P<{key}>{re.escape(value)})")
+            m = re.compile(text, re.DOTALL).fullmatch(message)
+            if m is not None:
+                out.append(_Parse(t, m.groupdict(), g, reading.prefix_text))
+        return out
+
+    def _fits(self, parse: _Parse, prefix_text: str) -> _Parse | None:
+        """The reading with its names split as the message pins them, if they are NAMEDATALEN
+        bytes at most; else None."""
+        pins = {esc: parse.fields[key] for esc, key in (("u", "user"), ("d", "database"))
+                if esc in self.prefix.escapes and parse.fields.get(key) is not None}
+        m = self.prefix.with_values(pins).fullmatch(prefix_text)  # type: ignore[arg-type]
+        if m is None:
+            return None
+        groups = {**parse.groups, **{k: v for k, v in m.groupdict().items() if v is not None}}
+        if any(len((groups.get(k) or "").encode()) > NAMEDATALEN for k in ("u", "d", "a")):
+            return None
+        if "\n" in (groups.get("a") or ""):
+            return None   # PostgreSQL keeps only printable ASCII in application_name
+        return _Parse(parse.template, parse.fields, groups, prefix_text)
 
     def _readings(self, line: str) -> list[_Reading]:
         """Every way the line splits into prefix + label + message."""
@@ -224,8 +352,10 @@ class StderrScanner:
                 out.append(_Reading(pm.groupdict(), m.group(), line[m.end():], line[:m.start()]))
         return out
 
-    def _secondaries(self, buf: bytes, j: int, final: bool) -> tuple[str | object, int, bool]:
-        """DETAIL/HINT records right after the failure; whether the line after them is an orphan."""
+    def _secondaries(self, buf: bytes, j: int, final: bool,
+                     heads: tuple[bytes, ...] = ()) -> tuple[str | object, int, bool]:
+        """DETAIL/HINT records right after the failure; whether the line after them is an orphan.
+        `heads`: the record's own prefix text when it spans lines (its DETAIL repeats it)."""
         details: list[str] = []
         while j < len(buf):
             e = buf.find(b"\n", j)
@@ -233,13 +363,49 @@ class StderrScanner:
                 if not final:
                     return _DEFER, j, False
                 e = len(buf)
+            head = next((h for h in heads if buf.startswith(h, j)), None)
+            if head is not None:
+                lm = self.label_rx.match(buf[j + len(head):j + len(head) + 64].decode("utf-8", "replace"))
+                if lm is not None and lm.group() in self.secondary:
+                    e = buf.find(b"\n", j + len(head))
+                    e = len(buf) if e < 0 else e
+                    details.append(buf[j + len(head):e].decode("utf-8", "replace")[lm.end():])
+                    j = e + 1
+                    while j < len(buf) and buf[j] == 9:
+                        e = buf.find(b"\n", j)
+                        e = len(buf) if e < 0 else e
+                        details.append(buf[j + 1:e].decode("utf-8", "replace"))
+                        j = e + 1
+                    continue
             line = buf[j:e].decode("utf-8", "replace")
             m = self.start_rx.match(line)
             if not m:
-                return "\n".join(details), j, True
+                spanned = self._spanned_start(buf, j)
+                if spanned is None:
+                    return "\n".join(details), j, True
+                label, e = spanned
+                if label not in self.secondary:
+                    return "\n".join(details), j, False
+                details.append(buf[buf.rfind(b"\n", 0, e) + 1:e].decode("utf-8", "replace").split(label, 1)[-1])
+                j = e + 1
+                while j < len(buf) and buf[j] == 9:
+                    e = buf.find(b"\n", j)
+                    e = len(buf) if e < 0 else e
+                    details.append(buf[j + 1:e].decode("utf-8", "replace"))
+                    j = e + 1
+                continue
             if m.group("label") not in self.secondary:
-                return "\n".join(details), j, False
-            details.append(line[m.end():])
+                spanned = self._spanned_start(buf, j)
+                if spanned is None or spanned[0] not in self.secondary:
+                    return "\n".join(details), j, False
+                line = buf[j:spanned[1]].decode("utf-8", "replace")
+                m = None
+            if m is None:   # a secondary record whose prefix spans lines: its text after its label
+                label = spanned[0]  # type: ignore[index]
+                details.append(line.rsplit("\n", 1)[-1].split(label, 1)[-1])
+                e = spanned[1]  # type: ignore[index]
+            else:
+                details.append(line[m.end():])
             j = e + 1
             while j < len(buf) and buf[j] == 9:
                 e = buf.find(b"\n", j)
@@ -248,7 +414,27 @@ class StderrScanner:
                 j = e + 1
         return "\n".join(details), j, False
 
-    def _orphan_before(self, buf: bytes, ls: int) -> bool:
+    def _spanned_start(self, buf: bytes, j: int) -> tuple[str, int] | None:
+        """(label, end of its line) when a record starts at j with a prefix over several lines
+        (a newline in a name, names at most NAMEDATALEN bytes); None when j starts no record."""
+        end = j
+        for _ in range(SPAN_LINES):
+            nxt = buf.find(b"\n", end + 1) if end > j else buf.find(b"\n", j)
+            if nxt < 0 or nxt - j > SPAN_BYTES:
+                return None
+            end = nxt
+            text = buf[j:end].decode("utf-8", "replace")
+            for m in self.label_rx.finditer(text):
+                if "\n" not in text[:m.start()]:
+                    continue
+                for rx in (self.prefix_rx, self.greedy_prefix_rx):
+                    pm = rx.fullmatch(text, 0, m.start())
+                    if pm is not None and all(len((pm.groupdict().get(k) or "").encode()) <= NAMEDATALEN
+                                              for k in ("u", "d")):
+                        return m.group(), end
+        return None
+
+    def orphan_before(self, buf: bytes, ls: int) -> bool:
         """A line that is neither a record start nor a tab continuation precedes this record:
         a newline inside a name in the prefix, i.e. this line may be forged."""
         if ls == 0:
@@ -262,9 +448,9 @@ class StderrScanner:
         out: list[_Parse] = []
         for template, fields in self.catalog.match(message):
             if self._consistent(reading, fields):
-                out.append(_Parse(template, fields, reading.groups))
+                out.append(_Parse(template, fields, reading.groups, reading.prefix_text))
             else:
-                out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}))
+                out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}, reading.prefix_text))
         return out
 
     def _consistent(self, reading: _Reading, fields: dict[str, str | None]) -> bool:
@@ -281,8 +467,7 @@ class StderrScanner:
         return self.prefix.with_values(pins).fullmatch(reading.prefix_text) is not None
 
     # -- attribution -------------------------------------------------------------------------
-    def _decide(self, parses: list[_Parse], readings: list[_Reading], details: str, lineno: int,
-                offset: int, orphan: bool) -> AuthEvent:
+    def _decide(self, parses: list[_Parse], details: str, lineno: int, offset: int, orphan: bool) -> AuthEvent:
         good = [p for p in parses if "_inconsistent" not in p.groups]
         distinct = {_key(p) for p in good}
         reason = None
@@ -291,7 +476,14 @@ class StderrScanner:
         if len(distinct) == 1:
             chosen = good[0]
         elif len(distinct) > 1:
-            chosen, reason = good[0], "the line parses two ways (quotes or labels inside a name)"
+            # of several readings, the one whose backend genuinely connected (and not later) is the record
+            backed = [p for p in good if (pp := p.groups.get("p")) and (c := self._connection(pp, offset))
+                      and c is not _REJECTED
+                      and _same_clock(c[2], p.groups.get("m") or p.groups.get("t") or p.groups.get("n"))]
+            if len({_key(p) for p in backed}) == 1:
+                chosen = backed[0]
+            else:
+                chosen, reason = good[0], "the line parses two ways (quotes or labels inside a name)"
         else:
             chosen, reason = parses[0], "the names in the log prefix and in the message disagree"
         f, g = chosen.fields, chosen.groups
@@ -307,28 +499,50 @@ class StderrScanner:
         for key in ("h", "r"):
             if g.get(key):
                 hosts["prefix"] = re.sub(r"\(\d+\)$", "", g[key])  # type: ignore[arg-type]
+        stamp = g.get("m") or g.get("t") or g.get("n")
         pid = g.get("p")
-        if reason is None and pid:
-            conn = self._connection(pid, offset)
-            if conn is not None:
-                hosts["connection"] = conn[0]
-                if self.state.last_failure.get(pid, -1) > conn[1]:
-                    reason = "a second failure logged for one backend process (forged PID?)"
+        conn = self._connection(pid, offset) if pid else None
+        if conn is _REJECTED:
+            conn = None
+            reason = reason or "its backend's connection line touches text that is not a record start"
+        if conn is not None:
+            hosts["connection"] = conn[0]
+            if reason is None and self.state.last_failure.get(pid, -1) > conn[1]:  # type: ignore[arg-type]
+                reason = "a second failure logged for one backend process (forged PID?)"
+            if reason is None and "user" not in chosen.template.fields and not _same_clock(conn[2], stamp):
+                reason = "the record's time runs before its backend's connection line (forged time?)"
         if pid:
             self._remember(pid, offset)
         hosts = {k: v for k, v in hosts.items() if v and v != "[local]"}
         source = hosts.get("connection") or hosts.get("prefix") or hosts.get("message")
         if reason is None and len(set(hosts.values())) > 1:
             reason = "the host in the message differs from the connection's host"
+        if reason is None and "user" not in chosen.template.fields and "connection" not in hosts:
+            # no name to check the record against: only its backend's genuine connection line vouches for it
+            reason = "a record without a user name and without its backend's connection line"
+        network = None
+        if source is None and details and reason is None:
+            # no address in the log: the pg_hba.conf rule the connection matched may name one
+            source, network = _rule_source(cat, details)
         if reason is not None:
-            self.suspicions.append(Suspicion(lineno, reason, user))
-            source = None if "_inconsistent" in g or len(distinct) > 1 else source
+            self._suspect(Suspicion(lineno, reason, user))
+            # never a guess: only what the backend's own (genuine) connection line says
+            source = hosts.get("connection")
         return AuthEvent(
-            time=iso_time(g.get("m") or g.get("t") or g.get("n"), self.log_timezone),
+            time=_safe_time(stamp, self.log_timezone),
             source=source, user=user, database=database, kind=chosen.template.kind,
             encryption=cat.encryption_names.get(f.get("encryption") or ""),
             role_exists=cat.role_exists(details) if details else None,
-            lang=chosen.template.lang, trusted=reason is None, file=self.file, line=lineno)
+            lang=chosen.template.lang, trusted=reason is None, file=self.file, line=lineno,
+            source_network=network)
+
+    def _suspect(self, suspicion: Suspicion) -> None:
+        """Suspicions are kept up to MAX_SUSPICIONS per feed; the rest are only counted."""
+        self._last_suspicion = suspicion
+        if len(self.suspicions) < MAX_SUSPICIONS:
+            self.suspicions.append(suspicion)
+        else:
+            self.suspicions_dropped += 1
 
     def _remember(self, pid: str, offset: int) -> None:
         lf = self.state.last_failure
@@ -337,10 +551,13 @@ class StderrScanner:
         if len(lf) > 4096:   # backends alive at once are far fewer (max_connections)
             lf.popitem(last=False)
 
-    def _connection(self, pid: str, offset: int) -> tuple[str, int] | None:
-        """The host of the latest `connection received` line this backend (pid) wrote before."""
+    def _connection(self, pid: str, offset: int) -> tuple[str, int, str | None] | None:
+        """(host, offset, time) of the latest genuine `connection received` line this backend
+        (pid) wrote before `offset`. A line that touches text which is not a record start (it
+        sits inside another record's names) is not genuine and is passed over."""
         buf = self.buf
         end = offset - self.base
+        rejected = False
         for step in _SEARCH_STEPS:
             lo = max(0, end - step)
             for rx, marker in self.conn_markers:
@@ -350,21 +567,59 @@ class StderrScanner:
                     le = buf.find(b"\n", i)
                     found = self._conn_line(buf[ls:le].decode("utf-8", "replace"), rx, pid)
                     if found:
-                        return found, self.base + ls
+                        if self.genuine_neighbours(buf, ls, le):
+                            return found[0], self.base + ls, found[1]
+                        rejected = True
                     i = buf.rfind(marker, lo, ls)
             if lo == 0:
                 break
+        if rejected:
+            return _REJECTED
         return None
 
-    def _conn_line(self, line: str, rx: re.Pattern[str], pid: str) -> str | None:
+    def genuine_neighbours(self, buf: bytes, ls: int, le: int) -> bool:
+        """The `connection received` line buf[ls:le] is followed by a record start: not text
+        inside another record's names. (Written inside names, such a line, at least 74 bytes with
+        its own prefix, cannot fit in one name of 63 bytes: it spans the separator between %u and
+        %d, and what is left of %d cannot hold the next line's time stamp and PID, so the next line
+        is never a record start. See docs/guard-log-integrity.md.)"""
+        if le < 0 or le + 1 >= len(buf):
+            return True   # nothing follows yet
+        ne = buf.find(b"\n", le + 1)
+        nxt = buf[le + 1:ne if ne >= 0 else len(buf)].decode("utf-8", "replace")
+        return self.start_rx.match(nxt) is not None or self._spanned_start(buf, le + 1) is not None
+
+    def _conn_line(self, line: str, rx: re.Pattern[str], pid: str) -> tuple[str, str | None] | None:
         readings = self._readings(line)
         if len(readings) != 1 or readings[0].groups.get("p") != pid:
             return None
+        g = readings[0].groups
         m = rx.fullmatch(readings[0].message)
-        return m.group("host") if m else None
+        return (m.group("host"), g.get("m") or g.get("t") or g.get("n")) if m else None
+
+
+def _rule_source(cat: Catalog, details: str) -> tuple[str | None, str | None]:
+    rule = cat.matched_rule(details)
+    return hba_rule_source(rule) if rule else (None, None)
+
+
+def _same_clock(conn: str | None, stamp: str | None) -> bool:
+    """A failure is written after its backend's connection line: same zone text, not earlier."""
+    if not conn or not stamp:
+        return True
+    zc, zs = conn[19:].lstrip(".0123456789"), stamp[19:].lstrip(".0123456789")
+    return zc == zs and stamp[:19] >= conn[:19]
+
+
+def _safe_time(stamp: str | None, log_timezone: str | None) -> str | None:
+    try:
+        return iso_time(stamp, log_timezone)
+    except (ValueError, OverflowError):
+        return None
 
 
 _DEFER = object()
+_REJECTED = ("", -1, None)   # a connection line was found for the PID, but none was genuine
 
 
 def _self_overlaps(marker: bytes) -> bool:
