@@ -31,6 +31,7 @@ PROBE_FACTORIES = (
     "yamori.network.links:probes",
     "yamori.network.lan.probe:probes",
     "yamori.network.exposure.probe:probes",
+    "yamori.environment.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")

@@ -33,6 +33,10 @@ ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "network.dns": [{"name": "db.example.org", "expect": ["203.0.113.10"],
                      "resolvers": ["192.0.2.53", "198.51.100.53"]}],
     "network.links": [{"interface": "ppp0", "capacity": "1Mbit"}],
+    "environment.sensors": [{"name": "rack3-inlet", "kind": "http-json", "url": "http://192.0.2.40/sensor.json",
+                             "rack": "rack3"}],
+    "environment.ups": [{"name": "ups", "host": "127.0.0.1", "port": 3493, "username": "yamori",
+                         "password_env": "YAMORI_NUT_PASSWORD"}],
     "postgres.servers": [{"name": "db1", "dsn": "host=127.0.0.1 port=5432 user=yamori dbname=postgres"}],
     "munin.plugins": [{"path": "/usr/local/lib/munin/fan_speeds", "env": {"sensors": "fan1 fan2"}}],
     # the shape `yamori web passwd NAME` prints (this hash's password was random and thrown away)

@@ -7,6 +7,7 @@ from pydantic import Field
 from .agent import AgentSettings
 from .alerts import AlertsSettings
 from .audit import AuditSettings
+from .environment import EnvironmentSettings
 from .guard import GuardSettings
 from .inventory import InventorySettings
 from .munin import MuninSettings
@@ -30,3 +31,4 @@ class Settings(Section):
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     munin: MuninSettings = Field(default_factory=MuninSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    environment: EnvironmentSettings = Field(default_factory=EnvironmentSettings)
