@@ -49,6 +49,8 @@ test)
     need /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf fonts-ipafont-gothic   # Japanese pages in screenshots
     need promtool prometheus                      # /metrics and contrib/prometheus checked by promtool
     need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
+    need /lib/nut/upsd nut-server
+    need /lib/nut/dummy-ups nut-server
     need /usr/lib/locale/ja_JP.utf8 locales-all
     need wipefs util-linux
     need sfdisk fdisk

@@ -32,6 +32,7 @@ PROBE_FACTORIES = (
     "yamori.network.lan.probe:probes",
     "yamori.network.exposure.probe:probes",
     "yamori.environment.probe:probes",
+    "yamori.ups.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")

@@ -1,0 +1,1 @@
+"""UPSes behind Network UPS Tools: what `upsd` says (status, charge, runtime, self-test) -> findings."""
