@@ -33,6 +33,7 @@ PROBE_FACTORIES = (
     "yamori.network.exposure.probe:probes",
     "yamori.environment.probe:probes",
     "yamori.ups.probe:probes",
+    "yamori.disks.smart_probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")

@@ -1,0 +1,1 @@
+"""Disks' own health: SMART through `smartctl --json`."""
