@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,13 +37,37 @@ def status(ctx: CliContext, mdstat_file: Path | None, as_json: bool) -> None:
 
     mdstat = _load(ctx, mdstat_file)
     findings = [f for a in mdstat.arrays for f in array_findings(a)]
+    smart = _member_smart(ctx, [m.device for a in mdstat.arrays for m in a.members])
     if as_json:
         data = mdstat_json(mdstat)
         data["findings"] = [f.as_json() for f in findings]
+        data["smart"] = smart
         print_json(data)
     else:
         _print_table(mdstat, findings)
+        _print_smart(smart)
     raise SystemExit(int(state_of(findings)))
+
+
+def _member_smart(ctx: CliContext, members: list[str]) -> dict[str, Any] | None:
+    """SMART state of each member's disk (None when smartctl is absent or SMART is switched off)."""
+    from ..disks.members import smart_of_disks
+    from ..raid.report import parent_disk
+
+    settings = ctx.settings
+    return smart_of_disks([parent_disk(m) for m in members], settings.environment.smart, Path(settings.agent.dev))
+
+
+def _print_smart(smart: dict[str, Any] | None, title: str = "SMART") -> None:
+    if not smart:
+        return
+    for disk, entry in smart.items():
+        colour = "bold red" if entry.get("passed") is False else "yellow" if entry["findings"] else ""
+        line = f"{title} /dev/{disk}: {entry['summary']}"
+        click.echo(click.style(line, fg="red" if colour == "bold red" else "yellow" if colour else None,
+                               bold=colour == "bold red"))
+        for finding in entry["findings"]:
+            click.echo(f"    {finding['severity'].upper()} {finding['message']}")
 
 
 def _load(ctx: CliContext, mdstat_file: Path | None) -> MdStat:
@@ -142,10 +166,17 @@ def replace(ctx: CliContext, array: str, failed: str, new: str | None, wipe: str
                                wipe_serial=wipe)
     except ReplaceError as err:
         fail(str(err), 2)
+    smart = _member_smart(ctx, [d.name for d in (plan.failed, plan.survivor, plan.new) if d is not None])
     if as_json:
-        print_json(plan.as_json())
+        print_json({**plan.as_json(), "smart": smart})
     else:
         _print_plan(plan, dry_run=not yes)
+        _print_smart(smart, "SMART of")
+        survivor = (smart or {}).get(plan.survivor.name)
+        if survivor and survivor["findings"]:
+            click.echo(click.style(f"warning: the surviving disk /dev/{plan.survivor.name} has SMART problems "
+                                   "itself: make sure the backups are current before the rebuild reads all of it.",
+                                   fg="yellow"))
     if yes:
         _apply(ctx, plan)
 
