@@ -34,6 +34,7 @@ PROBE_FACTORIES = (
     "yamori.environment.probe:probes",
     "yamori.ups.probe:probes",
     "yamori.disks.smart_probe:probes",
+    "yamori.lifecycle.probe:probes",
 )
 
 SERVICE_FACTORIES = ("yamori.guard.service:services", "yamori.network.lan.service:services")
