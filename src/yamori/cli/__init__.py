@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("yamori.cli.import_", "Import history from other tools (Munin's RRD files)."),
     "remote": ("yamori.cli.remote", "Commands on other hosts through their jump host, target verified."),
     "web": ("yamori.cli.web", "The agent's web pages: `web passwd NAME` prints a login entry."),
+    "capacity": ("yamori.cli.capacity", "A room's budgets (power, cooling, rack units, floor load) and what if."),
 }
 
 

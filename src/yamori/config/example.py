@@ -37,6 +37,9 @@ ARRAY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
                              "rack": "rack3"}],
     "environment.ups": [{"name": "ups", "host": "127.0.0.1", "port": 3493, "username": "yamori",
                          "password_env": "YAMORI_NUT_PASSWORD"}],
+    "capacity.rooms": [{"name": "dc1-rack12", "power_kva": 6.0, "power_factor": 0.9, "cooling_kw": 5.0,
+                        "rack_units": 42, "floor_area_m2": 0.72, "floor_load_kg_m2": 1200, "fixed_kg": 150}],
+    "capacity.models": [{"model": "R650", "watts": 450, "units": 1, "kg": 18}],
     "postgres.servers": [{"name": "db1", "dsn": "host=127.0.0.1 port=5432 user=yamori dbname=postgres"}],
     "munin.plugins": [{"path": "/usr/local/lib/munin/fan_speeds", "env": {"sensors": "fan1 fan2"}}],
     # the shape `yamori web passwd NAME` prints (this hash's password was random and thrown away)

@@ -7,6 +7,7 @@ from pydantic import Field
 from .agent import AgentSettings
 from .alerts import AlertsSettings
 from .audit import AuditSettings
+from .capacity import CapacitySettings
 from .environment import EnvironmentSettings
 from .guard import GuardSettings
 from .inventory import InventorySettings
@@ -32,3 +33,4 @@ class Settings(Section):
     munin: MuninSettings = Field(default_factory=MuninSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     environment: EnvironmentSettings = Field(default_factory=EnvironmentSettings)
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
