@@ -121,8 +121,47 @@ def test_config_errors_name_file_and_line(tmp_path: Path) -> None:
 
 def test_from_the_config_file(tmp_path: Path) -> None:
     config = tmp_path / "yamori.toml"
-    config.write_text(ROOM)
+    config.write_text(f'[agent]\nstate_dir = "{tmp_path / "var"}"\n' + ROOM)
     result = CliRunner().invoke(cli, ["--config", str(config), "capacity", "--room", "rack12"])
     assert result.exit_code == 1
     assert "cooling ← first to run out" in result.output
     assert "0 more R650 fit (cooling runs out first)" in result.output
+
+
+def test_database_memory_from_the_store(tmp_path: Path) -> None:
+    """Incident 10: the stored database sizes and hit ratio against the host's RAM."""
+    from yamori.config import load_config
+    from yamori.records import Sample
+    from yamori.store import open_store
+
+    config = tmp_path / "yamori.toml"
+    config.write_text(f'[agent]\nstate_dir = "{tmp_path / "var"}"\n')
+    store = open_store(load_config(config))
+    gib = 2.0**30
+    store.write_samples([
+        Sample("memory_total_bytes", 6 * gib, {}, "bytes", 1000.0),
+        Sample("postgres.database_size", 7 * gib, {"server": "db1", "database": "app"}, "bytes", 1000.0),
+        Sample("postgres.database_size", 1 * gib, {"server": "db1", "database": "postgres"}, "bytes", 1000.0),
+        Sample("postgres.cache_hit_ratio", 0.91, {"server": "db1"}, "ratio", 1000.0),
+        Sample("postgres.database_size", 2 * gib, {"server": "db2", "database": "app"}, "bytes", 1000.0),
+    ])
+    store.close()
+    result = CliRunner().invoke(cli, ["--config", str(config), "capacity", "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["rooms"] == []
+    memory = {m["server"]: m for m in data["database_memory"]}
+    assert memory["db1"]["state"] == "WARNING" and memory["db1"]["ratio"] == 1.333
+    assert "databases 8.0 GiB against 6.0 GiB of RAM, cache hit ratio 91.0%: the working set no longer fits" in \
+        memory["db1"]["verdict"]
+    assert memory["db2"]["state"] == "OK" and "all of it fits in memory" in memory["db2"]["verdict"]
+    human = CliRunner().invoke(cli, ["--config", str(config), "capacity"])
+    assert "WARNING database memory db1:" in human.output
+
+
+def test_no_store_yet_is_not_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "yamori.toml"
+    config.write_text(f'[agent]\nstate_dir = "{tmp_path / "var"}"\n' + ROOM)
+    result = CliRunner().invoke(cli, ["--config", str(config), "capacity", "--json", "--room", "cage"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["database_memory"] is None

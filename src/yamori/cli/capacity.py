@@ -10,6 +10,7 @@ import click
 from .context import CliContext, fail, pass_context, print_json
 
 if TYPE_CHECKING:
+    from ..capacity.memory import DatabaseMemory
     from ..config.capacity import CapacitySettings
 
 
@@ -34,8 +35,8 @@ def command(ctx: CliContext, file: Path | None, room_name: str | None, additions
 
     capacity = _load(ctx, file)
     rooms = [r for r in capacity.rooms if room_name is None or r.name == room_name]
-    if not rooms:
-        fail(f"no room named {room_name!r}" if room_name else "no [[capacity.rooms]] configured", 2)
+    if room_name is not None and not rooms:
+        fail(f"no room named {room_name!r}", 2)
     if additions and len(rooms) > 1:
         fail("--add needs --room NAME when there are several rooms", 2)
     try:
@@ -43,13 +44,34 @@ def command(ctx: CliContext, file: Path | None, room_name: str | None, additions
                           capacity.models) for room in rooms]
     except CapacityError as err:
         fail(str(err), 2)
-    state = worst_state([r.state for r in reports])
-    data: dict[str, Any] = {"state": state.label, "rooms": [r.as_json() for r in reports]}
+    memory = _database_memory(ctx) if file is None else None
+    states = [r.state for r in reports] + [m.state for m in memory or []]
+    state = worst_state(states)
+    data: dict[str, Any] = {"state": state.label, "rooms": [r.as_json() for r in reports],
+                            "database_memory": None if memory is None else [m.as_json() for m in memory]}
     if as_json:
         print_json(data)
     else:
         _print(data)
     raise SystemExit(int(state))
+
+
+def _database_memory(ctx: CliContext) -> list[DatabaseMemory] | None:
+    """From the store the agent writes (None when there is none yet)."""
+    from ..capacity.memory import database_memory
+    from ..config import ConfigError
+    from ..store import StoreError, open_store
+
+    try:
+        store = open_store(ctx.settings, create=False, config_file=ctx.config_path or "yamori.toml")
+    except (ConfigError, StoreError):
+        return None
+    try:
+        return database_memory(store.latest())
+    except StoreError:
+        return None
+    finally:
+        store.close()
 
 
 def _load(ctx: CliContext, file: Path | None) -> CapacitySettings:
@@ -61,6 +83,12 @@ def _load(ctx: CliContext, file: Path | None) -> CapacitySettings:
         return load_config(file).capacity
     except ConfigError as err:
         fail(str(err), 2)
+
+
+def _print_memory(entries: list[dict[str, Any]] | None) -> None:
+    for entry in entries or []:
+        mark = "WARNING " if entry["state"] != "OK" else ""
+        click.echo(f"{mark}database memory {entry['server']}: {entry['verdict']}")
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -86,3 +114,6 @@ def _print(data: dict[str, Any]) -> None:
             if fit["more"] is not None:
                 console.print(f"  {fit['more']} more {escape(fit['model'])} fit "
                               f"({fit['limited_by'].replace('_', ' ')} runs out first)", highlight=False)
+    if not data["rooms"]:
+        console.print("no [[capacity.rooms]] configured")
+    _print_memory(data["database_memory"])
