@@ -22,7 +22,9 @@ pytestmark = pytest.mark.skipif(nut_available() is not None, reason=str(nut_avai
 
 ON_LINE = {"ups.status": "OL", "battery.charge": "100", "battery.runtime": "3600", "ups.load": "23",
            "ups.test.result": "Done and passed", "ups.test.date": "2026/11/29", "battery.date": "2025/03/15",
-           "ups.mfr": "Dummy", "ups.model": "Test 1500"}
+           "ups.mfr": "Dummy", "ups.model": "Test 1500",
+           # dummy-ups keeps a variable once set, so every state carries the ambient sensor
+           "ambient.temperature": "22.0", "ambient.humidity": "45.0"}
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,21 @@ def test_old_battery_and_replace_flag(nut: NutServer, monkeypatch: pytest.Monkey
         assert findings["ups.battery_old"].severity == Severity.WARNING
         assert "2019-05-01, 7.6 years old" in findings["ups.battery_old"].message
         assert findings["ups.self_test_old"].severity == Severity.INFO
+    finally:
+        nut.set_state(ON_LINE)
+
+
+def test_ups_ambient_sensor_against_the_envelope(nut: NutServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YAMORI_TEST_NUT_PASSWORD", nut.password)
+    try:
+        nut.set_state({**ON_LINE, "ups.status": "OL CHRG", "ambient.temperature": "27.0", "ambient.humidity": "60.0"})
+        records = asyncio.run(UpsProbe(_settings(nut, **{"class": "A2"}), Clock()).collect_async())
+        (finding,) = [r for r in records if isinstance(r, Finding)]
+        assert (finding.check, finding.subject, finding.severity) == ("env.envelope", "ups-ambient", Severity.WARNING)
+        assert "dew point 18.6 °C" in finding.message
+        nut.set_state({**ON_LINE, "ups.status": "OL", "ambient.temperature": "hot", "ambient.humidity": "60.0"})
+        records = asyncio.run(UpsProbe(_settings(nut), Clock()).collect_async())
+        assert [r.check for r in records if isinstance(r, Finding)] == ["env.sensor_unreadable"]
     finally:
         nut.set_state(ON_LINE)
 

@@ -2,7 +2,9 @@
 
 Findings (subject: the UPS's name): `ups.on_battery` (WARNING, CRITICAL after
 `on_battery_grace`), `ups.runtime_short`, `ups.low_charge`, `ups.self_test_failed`,
-`ups.unreachable`; also `ups.self_test_old` (INFO) and `ups.battery_old` (WARNING).
+`ups.unreachable`; also `ups.self_test_old` (INFO) and `ups.battery_old` (WARNING). A UPS
+that carries an environment sensor (NUT's ambient.temperature / ambient.humidity) is checked
+against the ASHRAE envelope like a declared sensor (`env.envelope`, subject `<ups>-ambient`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from datetime import UTC, datetime
 
 from ..config import Settings
 from ..config.environment import EnvironmentSettings, UpsEntry
+from ..environment.envelope import check_reading
 from ..environment.metrics import unit
+from ..environment.probe import UNREADABLE_ADVICE, reading_records
 from ..probe import Probe
 from ..records import Finding, Record, Sample, Severity
 from .client import UpsUnreachable, read_variables
@@ -58,7 +62,20 @@ class UpsProbe(Probe):
         today = datetime.fromtimestamp(now, UTC).date()
         records: list[Record] = list(_samples(entry.name, status, now))
         records.extend(assess_ups(entry.name, status, held, self.limits, today))
+        records.extend(self._ambient(entry.name, variables))
         return records
+
+    def _ambient(self, name: str, variables: dict[str, str]) -> list[Record]:
+        """A UPS's environment probe (ambient.temperature/humidity) is a room sensor like any other."""
+        if "ambient.temperature" not in variables or "ambient.humidity" not in variables:
+            return []
+        sensor = f"{name}-ambient"
+        try:
+            reading = check_reading(float(variables["ambient.temperature"]), float(variables["ambient.humidity"]))
+        except ValueError as err:
+            return [Finding("env.sensor_unreadable", Severity.WARNING, sensor,
+                            f"UPS {name} ambient sensor: {str(err)[:160]}", UNREADABLE_ADVICE)]
+        return reading_records(sensor, "", reading, self.settings.equipment_class)
 
     def _held(self, name: str, status: UpsStatus, now: float) -> float | None:
         if not status.on_battery:
