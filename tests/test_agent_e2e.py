@@ -59,6 +59,10 @@ enabled = false
 enabled = false
 [guard]
 enabled = false
+[environment.smart]
+enabled = false
+[environment.lifecycle]
+enabled = false
 
 [alerts.email]
 host = "127.0.0.1"
