@@ -129,7 +129,7 @@ def test_file_sensor(tmp_path: Path) -> None:
     findings = _findings(records)
     assert findings["hot"].severity == Severity.CRITICAL  # 35.5 °C is over A1's allowable 32 °C
     assert "temperature 35.5 °C above 32 °C" in findings["hot"].message
-    assert findings["bad"].message == f"sensor bad (file {bad}): key 'humidity': expected a number, got 'wet'"
+    assert findings["bad"].message == f"sensor bad (file {bad}): humidity: expected a number, got 'wet'"
     assert findings["bad"].file == str(bad)
     assert "No such file or directory" in findings["absent"].message
 
@@ -210,3 +210,15 @@ def test_config_errors_are_located(toml: str, where: str) -> None:
 def test_sensor_entry_defaults() -> None:
     entry = SensorEntry.model_validate({"name": "a", "kind": "file", "path": "/x"})
     assert (entry.temperature_key, entry.humidity_key) == ("temperature", "humidity")
+
+
+def test_parser_raises_the_located_error() -> None:
+    from yamori.environment.sensors import parse_sensor_json
+    from yamori.records import ParseError
+
+    with pytest.raises(ParseError) as err:
+        parse_sensor_json('{"temperature": 20,\n "humidity": }', source="/run/s.json")
+    assert (err.value.file, err.value.line) == ("/run/s.json", 2)
+    with pytest.raises(ParseError) as err:
+        parse_sensor_json('{"t": 20}', "t", "rh", source="x.json")
+    assert str(err.value) == "x.json: rh: missing"

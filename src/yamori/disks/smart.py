@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..records import Finding, Severity
+from ..records import Finding, ParseError, ParseProblem, Severity
 
 # smartctl's exit status is a bit mask (smartctl(8), RETURN VALUES)
 EXIT_BITS = {
@@ -30,8 +30,11 @@ EXIT_BITS = {
 }
 
 
-class SmartError(ValueError):
-    pass
+class SmartError(ParseError):
+    """smartctl's output (or smartctl itself) failed for a device; `file` is the device."""
+
+    def __init__(self, device: str, message: str) -> None:
+        super().__init__(ParseProblem(device, None, message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +122,9 @@ def parse_smartctl(text: str, device: str) -> SmartDisk:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
-        raise SmartError(f"{device}: smartctl did not print JSON ({str(err)[:120]})") from None
+        raise SmartError(device, f"smartctl did not print JSON ({str(err)[:120]})") from None
     if not isinstance(data, dict):
-        raise SmartError(f"{device}: smartctl printed {type(data).__name__}, not a JSON object")
+        raise SmartError(device, f"smartctl printed {type(data).__name__}, not a JSON object")
     tool = _dict(data.get("smartctl"))
     version = tuple(v for v in tool.get("version", []) if isinstance(v, int)) if isinstance(
         tool.get("version"), list) else ()
@@ -162,7 +165,7 @@ def parse_scan(text: str) -> list[tuple[str, str | None]]:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
-        raise SmartError(f"smartctl --scan did not print JSON ({str(err)[:120]})") from None
+        raise SmartError("smartctl --scan", f"did not print JSON ({str(err)[:120]})") from None
     devices = _dict(data).get("devices")
     result: list[tuple[str, str | None]] = []
     for entry in devices if isinstance(devices, list) else []:

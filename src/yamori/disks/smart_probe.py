@@ -50,9 +50,9 @@ def read_disk(smartctl: str, device: str, kind: str | None, runner: Runner, time
     try:
         _, out = runner(smartctl_argv(smartctl, device, kind), timeout)
     except subprocess.TimeoutExpired:
-        raise SmartError(f"{device}: smartctl gave no answer within {timeout:g}s") from None
+        raise SmartError(device, f"smartctl gave no answer within {timeout:g}s") from None
     except OSError as err:
-        raise SmartError(f"{device}: cannot run {smartctl}: {err.strerror or err}") from None
+        raise SmartError(device, f"cannot run {smartctl}: {err.strerror or err}") from None
     return parse_smartctl(out, device)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config.environment import SensorEntry
+from ..records import ParseError, ParseProblem
 from .envelope import Reading, ReadingError, check_reading
 
 MAX_BYTES = 64 * 1024
@@ -51,37 +52,41 @@ def _lookup(data: object, key: str) -> object:
     raise KeyError(key)
 
 
-def _number(data: object, key: str) -> float:
+def _number(data: object, key: str, source: str) -> float:
+    def problem(message: str) -> ParseError:
+        return ParseError(ParseProblem(source, None, message, field=key))
+
     try:
         value = _lookup(data, key)
     except KeyError:
-        raise ValueError(f"key {key!r}: missing") from None
+        raise problem("missing") from None
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise ValueError(f"key {key!r}: expected a number, got {_shown(value)}") from None
+            raise problem(f"expected a number, got {_shown(value)}") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"key {key!r}: expected a number, got {_shown(value)}")
+        raise problem(f"expected a number, got {_shown(value)}")
     return float(value)
 
 
-def parse_sensor_json(text: str, temperature_key: str = "temperature", humidity_key: str = "humidity") -> Reading:
-    """A JSON object -> Reading (°C, % RH). Raises ValueError with a message naming the key."""
+def parse_sensor_json(text: str, temperature_key: str = "temperature", humidity_key: str = "humidity",
+                      source: str = "") -> Reading:
+    """A JSON object -> Reading (°C, % RH). Raises ParseError naming the source, line or key."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"line {err.lineno} column {err.colno}: not JSON: {err.msg}") from None
+        raise ParseError(ParseProblem(source, err.lineno, f"not JSON: {err.msg} (column {err.colno})")) from None
     except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+        raise ParseError(ParseProblem(source, None, "JSON nested too deeply")) from None
     if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    temperature = _number(data, temperature_key)
-    humidity = _number(data, humidity_key)
+        raise ParseError(ParseProblem(source, None, f"expected a JSON object, got {type(data).__name__}"))
+    temperature = _number(data, temperature_key, source)
+    humidity = _number(data, humidity_key, source)
     try:
         return check_reading(temperature, humidity)
     except ReadingError as err:
-        raise ValueError(str(err)) from None
+        raise ParseError(ParseProblem(source, None, str(err))) from None
 
 
 # -- readers --------------------------------------------------------------------------------
@@ -103,6 +108,8 @@ async def read_sensor(sensor: SensorEntry, timeout: float) -> Reading:
         async with asyncio.timeout(timeout):
             text = await _fetch(sensor)
         return parse_sensor_json(text, sensor.temperature_key, sensor.humidity_key)
+    except ParseError as err:
+        raise SensorError(sensor.name, where, "; ".join(_located(p) for p in err.problems)) from None
     except TimeoutError:
         raise SensorError(sensor.name, where, f"no answer within {timeout:g}s") from None
     except SensorError:
@@ -111,6 +118,13 @@ async def read_sensor(sensor: SensorEntry, timeout: float) -> Reading:
         raise SensorError(sensor.name, where, _reason(err)) from None
     except Exception as err:  # aiohttp's client errors and anything else the network throws at us
         raise SensorError(sensor.name, where, f"{type(err).__name__}: {err}"[:200]) from None
+
+
+def _located(problem: ParseProblem) -> str:
+    """The source is already named beside the sensor: the line and the key are what is left."""
+    parts = [f"line {problem.line}" if problem.line is not None else "", problem.field]
+    prefix = ": ".join(p for p in parts if p)
+    return f"{prefix}: {problem.message}" if prefix else problem.message
 
 
 def _reason(err: BaseException) -> str:

@@ -17,11 +17,11 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from ..records import Finding, Severity
+from ..records import Finding, ParseError, ParseProblem, Severity
 
 
-class SupportDataError(ValueError):
-    pass
+class SupportDataError(ParseError):
+    """A distro-info CSV that cannot be read, located file:line: field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,28 +39,27 @@ class Release:
         return self.eol_extended or self.eol
 
 
-def _date(text: str | None, where: str) -> date | None:
+def _date(text: str | None, filename: str, line: int, column: str) -> date | None:
     if not text:
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise SupportDataError(f"{where}: not a date: {text[:40]!r}") from None
+        raise SupportDataError(ParseProblem(filename, line, f"not a date: {text[:40]!r}", field=column)) from None
 
 
 def parse_distro_csv(text: str, distro: str, filename: str) -> list[Release]:
     reader = csv.DictReader(io.StringIO(text))
     required = {"version", "codename", "series", "eol"}
     if not reader.fieldnames or not required <= set(reader.fieldnames):
-        raise SupportDataError(f"{filename}:1: header must name {', '.join(sorted(required))}")
+        raise SupportDataError(ParseProblem(filename, 1, f"header must name {', '.join(sorted(required))}"))
     extended, paid = ("eol-lts", "eol-elts") if distro == "debian" else ("eol-server", "eol-esm")
     releases = []
     for number, row in enumerate(reader, start=2):
-        where = f"{filename}:{number}"
         releases.append(Release(distro, (row.get("version") or "").strip(), (row.get("codename") or "").strip(),
-                                (row.get("series") or "").strip(), _date(row.get("eol"), f"{where}: eol"),
-                                _date(row.get(extended), f"{where}: {extended}"),
-                                _date(row.get(paid), f"{where}: {paid}")))
+                                (row.get("series") or "").strip(), _date(row.get("eol"), filename, number, "eol"),
+                                _date(row.get(extended), filename, number, extended),
+                                _date(row.get(paid), filename, number, paid)))
     return releases
 
 
