@@ -51,8 +51,6 @@ test)
     need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
     need /lib/nut/upsd nut-server
     need /lib/nut/dummy-ups nut-server
-    need smartctl smartmontools
-    need /usr/share/distro-info/debian.csv distro-info-data
     need /usr/lib/locale/ja_JP.utf8 locales-all
     need wipefs util-linux
     need sfdisk fdisk
