@@ -94,8 +94,8 @@ class LifecycleSettings(Section):
     os_release: Path = Field(Path("/etc/os-release"), description="the os-release file naming the distribution")
     warning_days: int = Field(180, ge=0, description="WARNING this many days before support ends")
     postgres_versions: list[str] = Field(
-        [], description="PostgreSQL major versions to check (e.g. [\"15\"]); empty = the majors installed "
-                        "under postgres_lib")
+        [], description="PostgreSQL major versions to check (e.g. [\"15\"]); empty = the majors the "
+                        "[postgres] servers run and those installed under postgres_lib")
     postgres_lib: Path = Field(Path("/usr/lib/postgresql"),
                                description="where Debian installs PostgreSQL server majors (15/bin/postgres)")
 

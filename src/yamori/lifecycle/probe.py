@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .support import (
     find_release,
     parse_distro_csv,
     parse_os_release,
+    postgres_eol,
 )
 
 CSV_FOR = {"debian": "debian.csv", "ubuntu": "ubuntu.csv"}
@@ -79,14 +81,44 @@ def _family(os_release: dict[str, str]) -> tuple[str | None, str]:
     return None, codename
 
 
-def postgres_records(settings: LifecycleSettings, today: date) -> list[Record]:
-    majors = settings.postgres_versions or installed_postgres_majors(settings.postgres_lib)
-    records: list[Record] = []
-    for major in majors:
-        finding = assess_postgres(major, today, settings.warning_days)
-        records.append(finding)
-        from .support import postgres_eol
+def major_of(version_num: int) -> str:
+    """server_version_num -> major: 150004 -> "15", 90624 -> "9.6"."""
+    return str(version_num // 10000) if version_num >= 100000 else f"{version_num // 10000}.{version_num // 100 % 100}"
 
+
+def server_majors(servers: list[tuple[str, str]], timeout: int) -> dict[str, list[str]]:
+    """{major: [server names]} of the [postgres] servers that answer; the postgres probe reports
+    the ones that do not."""
+    from ..postgres.db import Unreachable, connect, rows
+
+    found: dict[str, list[str]] = {}
+    for name, dsn in servers:
+        try:
+            with connect(dsn, timeout=timeout) as conn:
+                (row,) = rows(conn, "SELECT current_setting('server_version_num')::int AS num")
+        except (Unreachable, OSError, ValueError):
+            continue
+        except Exception:  # psycopg.Error from the query itself (a pooler that refuses it)
+            continue
+        found.setdefault(major_of(int(row["num"])), []).append(name)
+    return found
+
+
+def postgres_records(settings: LifecycleSettings, today: date,
+                     servers: dict[str, list[str]] | None = None) -> list[Record]:
+    """Configured majors, else those the [postgres] servers run plus those installed here."""
+    where: dict[str, list[str]] = {major: [] for major in settings.postgres_versions}
+    if not settings.postgres_versions:
+        for major, names in (servers or {}).items():
+            where.setdefault(major, []).extend(names)
+        for major in installed_postgres_majors(settings.postgres_lib):
+            where.setdefault(major, []).append("installed here")
+    records: list[Record] = []
+    for major, names in where.items():
+        finding = assess_postgres(major, today, settings.warning_days)
+        if names:
+            finding = replace(finding, message=f"{finding.message} ({', '.join(names)})")
+        records.append(finding)
         final = postgres_eol().final.get(major)
         if final is not None:
             records.append(Sample("support_days_left", float((final - today).days),
@@ -97,16 +129,24 @@ def postgres_records(settings: LifecycleSettings, today: date) -> list[Record]:
 class LifecycleProbe(Probe):
     name = "lifecycle"
 
-    def __init__(self, settings: LifecycleSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: LifecycleSettings, clock: Callable[[], float] = time.time,
+                 servers: list[tuple[str, str]] | None = None, connect_timeout: int = 5) -> None:
         self.settings = settings
         self.interval = settings.interval
         self.clock = clock
+        self.servers = servers or []
+        self.connect_timeout = connect_timeout
+        self.timeout = 10.0 + len(self.servers) * (connect_timeout + 1)
 
     def collect(self) -> list[Record]:
         today = datetime.fromtimestamp(self.clock(), UTC).date()
-        return [*os_records(self.settings, today), *postgres_records(self.settings, today)]
+        servers = server_majors(self.servers, self.connect_timeout) if self.servers and \
+            not self.settings.postgres_versions else {}
+        return [*os_records(self.settings, today), *postgres_records(self.settings, today, servers)]
 
 
 def probes(settings: Settings) -> list[Probe]:
     section = settings.environment.lifecycle
-    return [LifecycleProbe(section)] if section.enabled else []
+    servers = [(s.name, s.dsn) for s in settings.postgres.servers]
+    return [LifecycleProbe(section, servers=servers, connect_timeout=settings.postgres.connect_timeout)] \
+        if section.enabled else []
