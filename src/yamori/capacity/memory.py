@@ -1,5 +1,6 @@
 """Memory against the database's working set (incident 10: 6 GB -> 16 GB of RAM made the load
-drop sharply). Pure: works on the newest stored samples of the postgres and system probes.
+drop sharply). The same judgement as the postgres probe's `postgres.size_vs_ram`, shown per room
+report. Pure: works on the newest stored samples of the postgres and system probes.
 
 The stored figures are each database's size (`postgres.database_size`, the upper bound of its
 working set), the buffer cache hit ratio (`postgres.cache_hit_ratio`, whether the hot part is
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..records import Sample, State
 
-HIT_RATIO_OK = 0.99
+HIT_RATIO_OK = 0.95  # the postgres probe's default [postgres.thresholds] cache_hit_warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class DatabaseMemory:
     database_bytes: float
     memory_bytes: float | None
     cache_hit_ratio: float | None
+    hit_ratio_ok: float = HIT_RATIO_OK
 
     @property
     def ratio(self) -> float | None:
@@ -35,7 +37,7 @@ class DatabaseMemory:
         ratio, hits = self.ratio, self.cache_hit_ratio
         if ratio is None or ratio < 1.0:
             return State.OK
-        return State.WARNING if hits is not None and hits < HIT_RATIO_OK else State.OK
+        return State.WARNING if hits is not None and hits < self.hit_ratio_ok else State.OK
 
     def verdict(self) -> str:
         if self.ratio is None:
@@ -58,7 +60,7 @@ def _gib(value: float) -> str:
     return f"{value / 2**30:.1f} GiB"
 
 
-def database_memory(latest: Iterable[Sample]) -> list[DatabaseMemory]:
+def database_memory(latest: Iterable[Sample], hit_ratio_ok: float = HIT_RATIO_OK) -> list[DatabaseMemory]:
     sizes: dict[str, float] = defaultdict(float)
     hits: dict[str, float] = {}
     memory: float | None = None
@@ -69,4 +71,5 @@ def database_memory(latest: Iterable[Sample]) -> list[DatabaseMemory]:
             hits[sample.labels.get("server", "?")] = sample.value
         elif sample.metric == "memory_total_bytes":
             memory = sample.value
-    return [DatabaseMemory(server, size, memory, hits.get(server)) for server, size in sorted(sizes.items())]
+    return [DatabaseMemory(server, size, memory, hits.get(server), hit_ratio_ok)
+            for server, size in sorted(sizes.items())]

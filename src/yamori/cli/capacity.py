@@ -67,7 +67,7 @@ def _database_memory(ctx: CliContext) -> list[DatabaseMemory] | None:
     except (ConfigError, StoreError):
         return None
     try:
-        return database_memory(store.latest())
+        return database_memory(store.latest(), ctx.settings.postgres.thresholds.cache_hit_warning)
     except StoreError:
         return None
     finally:
