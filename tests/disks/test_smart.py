@@ -39,6 +39,13 @@ def test_sata_ssd() -> None:
     assert assess_disk(disk) == []
 
 
+def test_scsi_grown_defects_count_as_reallocated() -> None:
+    disk = _parse("SEAGATE_ST373453LC_26.json", "/dev/sdc")
+    assert (disk.protocol, disk.model, disk.reallocated, disk.pending) == ("SCSI", "SEAGATE ST373453LC", 260, None)
+    assert (disk.temperature, disk.power_on_hours, disk.passed) == (33.0, 102880, True)
+    assert assess_disk(disk) == []  # a standing count is history; a rising one is the warning
+
+
 def test_nvme() -> None:
     disk = _parse(NVME, "/dev/nvme0")
     assert (disk.protocol, disk.media_errors, disk.percentage_used, disk.critical_warning) == ("NVMe", 0, 0, 0)

@@ -2,10 +2,10 @@
 
 Pure: `parse_smartctl(text, device)` and `assess_disk(disk, previous)` do no I/O. What counts:
 the drive's own overall assessment; ATA attributes 5 (reallocated sectors), 197 (current
-pending) and 198 (offline uncorrectable); NVMe media errors, percentage used and the critical
-warning bits; temperature and power-on hours. A count of reallocated or pending sectors that
-rises between two reads is the warning that comes before a failure, so the previous read is
-kept (see `SmartMemory`).
+pending) and 198 (offline uncorrectable), or a SCSI drive's grown defect list; NVMe media
+errors, percentage used and the critical warning bits; temperature and power-on hours. A count
+of reallocated or pending sectors that rises between two reads is the warning that comes before
+a failure, so the caller passes the previous read (the probe keeps it in its state dir).
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def parse_smartctl(text: str, device: str) -> SmartDisk:
         model=_text(data.get("model_name") or data.get("scsi_model_name")),
         serial=_text(data.get("serial_number")),
         passed=passed,
-        reallocated=_ata_raw(data, 5),
+        # SCSI/SAS drives keep their remapped blocks in the grown defect list instead of attribute 5
+        reallocated=_ata_raw(data, 5) if "ata_smart_attributes" in data else _int(data.get("scsi_grown_defect_list")),
         pending=_ata_raw(data, 197),
         offline_uncorrectable=_ata_raw(data, 198),
         media_errors=_int(nvme.get("media_errors")),
