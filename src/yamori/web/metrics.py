@@ -52,8 +52,7 @@ def metric_name(name: str, unit: str = "") -> str:
 
 # Each domain describes its metrics once, in a METRICS table (name -> entry with .help or ["help"]).
 METRIC_REGISTRIES = ("yamori.system.metrics", "yamori.raid.metrics", "yamori.postgres.metrics",
-                     "yamori.guard.metrics", "yamori.network.metrics")
-                     "yamori.guard.metrics", "yamori.environment.metrics")
+                     "yamori.guard.metrics", "yamori.network.metrics", "yamori.environment.metrics")
 
 HELP_FALLBACK = {
     "guard_auth_failures_total": "failed PostgreSQL authentications the guard classified, by kind",
