@@ -35,9 +35,11 @@ def _releases(distro: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("today", "severity", "words"), [
     (date(2025, 12, 1), None, ""),
-    (date(2026, 12, 6), Severity.WARNING, "regular security support ended 2026-07-11; only LTS support is left, "
-                                          "until 2028-06-30 (572 days from now)"),
-    (date(2028, 2, 1), Severity.WARNING, "only LTS support is left, until 2028-06-30 (150 days from now)"),
+    (date(2026, 12, 6), Severity.INFO, "security support ends 2028-06-30 (572 days from now); regular security "
+                                       "support ended 2026-07-11, only LTS support is left"),
+    (date(2028, 1, 1), Severity.INFO, "ends 2028-06-30 (181 days from now)"),
+    (date(2028, 1, 2), Severity.WARNING, "ends 2028-06-30 (180 days from now)"),
+    (date(2028, 2, 1), Severity.WARNING, "security support ends 2028-06-30 (150 days from now); regular"),
     (date(2028, 7, 1), Severity.CRITICAL, "free security support ended 2028-06-30 (1 days ago); "
                                           "paid support until 2033-06-30"),
 ])

@@ -109,15 +109,21 @@ def assess_release(release: Release, today: date, warning_days: int) -> Finding 
             release.eol_paid >= today else ""
         return Finding("lifecycle.os_support", Severity.CRITICAL, subject,
                        f"free security support ended {_when(final, today)}{paid}", OS_ENDED_ADVICE)
-    if release.eol_extended and release.eol and today > release.eol:
-        kind = "LTS" if release.distro == "debian" else "server"
-        return Finding("lifecycle.os_support", Severity.WARNING, subject,
-                       f"regular security support ended {release.eol.isoformat()}; only {kind} "
-                       f"support is left, until {_when(final, today)}", OS_ADVICE)
     if (final - today).days <= warning_days:
         return Finding("lifecycle.os_support", Severity.WARNING, subject,
-                       f"security support ends {_when(final, today)}", OS_ADVICE)
+                       f"security support ends {_when(final, today)}{_lts_note(release, today)}", OS_ADVICE)
+    if release.eol_extended and release.eol and today > release.eol:
+        # said, but not yet a warning: the warning comes `warning_days` before the free support ends
+        return Finding("lifecycle.os_support", Severity.INFO, subject,
+                       f"security support ends {_when(final, today)}{_lts_note(release, today)}", OS_ADVICE)
     return None
+
+
+def _lts_note(release: Release, today: date) -> str:
+    if not (release.eol_extended and release.eol and today > release.eol):
+        return ""
+    kind = "LTS" if release.distro == "debian" else "server"
+    return f"; regular security support ended {release.eol.isoformat()}, only {kind} support is left"
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------
