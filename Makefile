@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.yamori-installed
 VENDOR := src/yamori/web/static/vendor
 
 run: $(STAMP) assets
+	@sh scripts/system-deps.sh run
 	$(VENV)/bin/yamori run
 
 test: system-deps $(STAMP)-test assets

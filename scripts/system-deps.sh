@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian packages yamori needs when they are missing (as root), or say which are.
-#   venv: what `python3 -m venv` needs;  test: what the test suite starts for real.
+#   venv: what `python3 -m venv` and the dashboard's build need;
+#   run:  what the agent reads at run time (vendors, distribution lifecycle, SMART, RAID, nftables);
+#   test: what the test suite starts for real.
 set -eu
 want=""
 need() { # need BINARY-OR-PATH PACKAGE
@@ -11,6 +13,13 @@ case "${1:-test}" in
 venv)
     python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
     need npm npm          # the dashboard's uPlot comes from npm at build time
+    ;;
+run)
+    need /usr/share/ieee-data/oui.csv ieee-data          # MAC vendors in LAN findings
+    need /usr/share/distro-info/debian.csv distro-info-data   # the OS lifecycle probe
+    need smartctl smartmontools
+    need mdadm mdadm
+    need nft nftables
     ;;
 test)
     python3 -c 'import ensurepip, venv' 2>/dev/null || want="$want python3-venv"
@@ -53,8 +62,6 @@ test)
     need /lib/nut/dummy-ups nut-server
     need /usr/lib/locale/ja_JP.utf8 locales-all
     need wipefs util-linux
-    need sfdisk fdisk
-    need mkfs.ext4 e2fsprogs
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
     fi
@@ -77,5 +84,6 @@ else
     echo "missing Debian packages (install as root): $want" >&2
     echo "  sudo apt-get install --no-install-recommends $want" >&2
     [ "${1:-test}" = venv ] && exit 1
+    [ "${1:-test}" = run ] && echo "  (the agent runs without them; the checks that need them say so)" >&2
 fi
 exit 0
