@@ -131,10 +131,10 @@ def test_malformed_inputs(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"timestamp": "x", "message": "no pg_hba.conf entry for host \\"1.2.3.4\\"\n')
     report = scan_file(str(bad), "jsonlog")
-    assert report.errors and report.errors[0].startswith(f"{bad}:1: not a JSON object")
+    assert report.errors and str(report.errors[0]).startswith(f"{bad}:1: not a JSON object")
     short = tmp_path / "short.csv"
     short.write_text('2026-11-24 23:43:01.757 UTC,"a",28000\n')
-    assert scan_file(str(short)).errors == [f"{short}:1: csvlog row has 3 columns, expected at least 15"]
+    assert [str(e) for e in scan_file(str(short)).errors] == [f"{short}:1: csvlog row has 3 columns, expected at least 15"]
     with pytest.raises(LogFormatError):
         scan_csvlog("x," * 3 + "\n")
     assert scan_file(str(tmp_path / "missing.log")).errors[0].endswith("No such file or directory")

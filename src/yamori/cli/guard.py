@@ -30,13 +30,14 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
     Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
     from ..guard.scanout import ScanTally
     from ..postgres.log.prefix import PrefixError, compile_prefix
+    from ..records import ParseProblem
     from ..postgres.log.read import scan_file
 
     if prefix is not None:
         try:
             compile_prefix(prefix)
         except PrefixError as err:
-            fail(str(err), 2)
+            fail(str(ParseProblem("--prefix", None, err.reason, field=err.first.field)), 2)
     out = sys.stdout
     tally = ScanTally(as_json, out)
     files_read = lines = errors = 0

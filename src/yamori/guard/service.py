@@ -17,7 +17,7 @@ from ..inventory import Inventory
 from ..postgres.log.prefix import PrefixError
 from ..postgres.log.read import LogReader, detect_format
 from ..postgres.log.structured import LogFormatError
-from ..records import AuthEvent, Finding, Sample, Severity
+from ..records import AuthEvent, Finding, ParseProblem, Sample, Severity
 from ..service import Sink
 from . import nft
 from .bans import BanStore
@@ -134,7 +134,8 @@ class GuardService:
                 got = reader.feed(chunk.data, final=not chunk.more)
             except LogFormatError as err:
                 sink.event(self.name, Finding("guard.log_unreadable", Severity.WARNING, chunk.path,
-                                              f"{chunk.path}:{err.line}: {err}", file=chunk.path, line=err.line))
+                                              str(ParseProblem(chunk.path, err.line, err.reason, field=err.first.field)),
+                                              file=chunk.path, line=err.line))
                 continue
             events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
         self.tailer.save()

@@ -12,26 +12,59 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from collections import OrderedDict
+from typing import Any, Protocol
 
 from ...records import AuthEvent
-from .catalog import Template, hba_rule_source, pattern_text
-from .prefix import compile_prefix_pattern, iso_time
-
-if TYPE_CHECKING:
-    from .stderr import StderrScanner
+from .catalog import Catalog, Template, hba_rule_source, pattern_text
+from .prefix import Prefix, compile_prefix_pattern, iso_time
 
 NAME = r"[A-Za-z0-9_.\-]{1,63}|\[unknown\]|\[不明\]"
 WINDOW = 4096
 AFTER = 1024   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
 NIL = "nil"
+FINISH_READ = 10   # the groups `_finish` reads (finish_spec's names)
+PAIR_READ = 15     # those and the five more a pair match reads before its connection hosts (pair_spec)
 # a group that never takes part in a match (group() gives None): lets one group() call fetch a
 # fixed tuple of names whatever fields a template has
 _NIL_GROUP = f"(?:(?P<{NIL}>\x00)(?<!\x00))?"
 
 
+class FailureMemory(Protocol):
+    """The scanner's memory between chunks that the fast lane reads and updates."""
+
+    @property
+    def last_failure(self) -> OrderedDict[str, int]: ...   # pid -> stream offset of its last failure
+
+
+class Scanner(Protocol):
+    """What the fast lane reads of the careful scanner it speeds up (the stderr scanner): its
+    catalog and prefix, where its buffer starts in the stream (`base`), and the careful checks
+    it defers to. Defined here, where it is used, so that the fast lane imports no scanner."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def prefix(self) -> Prefix: ...
+    @property
+    def conn_markers(self) -> list[tuple[re.Pattern[str], bytes]]: ...
+    @property
+    def state(self) -> FailureMemory: ...
+    @property
+    def base(self) -> int: ...   # stream offset of buf[0]
+    @property
+    def start_rx(self) -> re.Pattern[str]: ...
+    @property
+    def file(self) -> str | None: ...
+    @property
+    def log_timezone(self) -> str | None: ...
+    def orphan_before(self, buf: bytes, ls: int) -> bool: ...
+    def genuine_neighbours(self, buf: bytes, ls: int, le: int) -> bool: ...
+    def line_of(self, offset: int) -> int: ...
+
+
 class FastLane:
-    def __init__(self, scanner: StderrScanner) -> None:
+    def __init__(self, scanner: Scanner) -> None:
         self.s = scanner
         cat = scanner.catalog
         prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME)
@@ -80,6 +113,7 @@ class FastLane:
         hosts = tuple(h for _, h in self.pair_alts)
         self.pair_spec = {f"t{i}": (t, db, (*names, "p", "k_p", "after", "d_p", "dm", *hosts))
                           for i, (t, db, names) in enumerate(self.finish_spec)}
+        assert all(len(names) == FINISH_READ for _, _, names in self.finish_spec)
         self._last_failure = scanner.state.last_failure
 
     @cached_property
@@ -109,18 +143,21 @@ class FastLane:
         if spec is None:
             return None
         values = m.group(*spec[2])
-        pid = values[10]
-        if not pid or values[11] != pid or self._last_failure.get(pid, -1) > self.s.base + cs:
+        # the ten fields `_finish` reads, then (see pair_spec) %p of the failure and connection
+        # lines, whether `after_rx` read what follows, %p and text of the secondary record it read,
+        # the host of each connection alternative
+        pid, conn_pid, after, detail_pid, detail_text = values[FINISH_READ:PAIR_READ]
+        if not pid or conn_pid != pid or self._last_failure.get(pid, -1) > self.s.base + cs:
             return None
-        for conn_host in values[15:]:   # the connection alternative that matched (at most one)
+        for conn_host in values[PAIR_READ:]:   # the connection alternative that matched (at most one)
             if conn_host is not None:
                 break
         else:
             return None
-        if values[12] is not None:   # `after_rx` read what follows
-            if values[14] is not None and values[13] != pid:   # a secondary record: its %p
+        if after is not None:   # `after_rx` read what follows
+            if detail_text is not None and detail_pid != pid:   # a secondary record: its %p
                 return None
-            details = values[14]
+            details = detail_text
             if details:   # each continuation line's tab off, as `_details` joins them
                 details = details.replace("\n\t", "\n")
         else:
@@ -158,7 +195,7 @@ class FastLane:
         t, db_from_prefix, _ = spec
         if "user" not in t.fields:
             return None   # no name to check it by: the careful path vets its connection line and time
-        user, database, pu, pd, host, h, r, stamp, enc, n = values[:10]
+        user, database, pu, pd, host, h, r, stamp, enc, n = values[:FINISH_READ]
         if (user is not None and pu is not None and pu != user) or (
                 database is not None and pd is not None and pd != database):
             return None
@@ -175,7 +212,7 @@ class FastLane:
                 return None
             host = conn_host
         s = self.s
-        if pid:   # (StderrScanner._remember, inline: this runs once per failure)
+        if pid:   # (Scanner._remember, inline: this runs once per failure)
             lf = self._last_failure
             lf[pid] = s.base + ls
             lf.move_to_end(pid)
@@ -198,7 +235,7 @@ class FastLane:
             f"{stamp[:10]}T{stamp[11:-4]}+00:00" if stamp and stamp.endswith(" UTC")   # (see _utc)
             else iso_time(stamp or n, s.log_timezone),
             host, None if user in unknown else user, None if database in unknown else database, t.kind,
-            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s._line_of(ls),
+            cat.encryption_names.get(enc) if enc else None, exists, t.lang, True, s.file, s.line_of(ls),
             network)
 
     def _role_exists(self, details: str) -> bool | None:
@@ -260,7 +297,7 @@ class FastLane:
         return None
 
 
-def _pair(scanner: StderrScanner, prefix: str, fatal: str, conns: str, line: str,
+def _pair(scanner: Scanner, prefix: str, fatal: str, conns: str, line: str,
           markers: list[bytes]) -> tuple[str | None, list[tuple[str, str]]]:
     """The `connection received` line and the failure line as one pattern (groups of the first
     line renamed k_*), or None when that shortcut would not be exact: no %p to tie the lines,
@@ -303,7 +340,7 @@ def factored(items: list[tuple[str, str]], prefer: str = "") -> str:
                     else re.escape(c) + f"(?:{factored(groups[c], prefer)})" for c in order)
 
 
-def _after(scanner: StderrScanner, prefix: str, secondary: str) -> re.Pattern[str]:
+def _after(scanner: Scanner, prefix: str, secondary: str) -> re.Pattern[str]:
     """What `_details` reads after a failure line, as one match on the text from the failure
     line's newline on, for the usual shapes: no secondary record, or one (with its tab
     continuation lines), then a whole record-start line. No match: ask `_details`.
@@ -328,7 +365,7 @@ def _renamed(pattern: str, tag: str) -> str:
     return re.sub(r"\(\?P<(\w+)>", rf"(?P<{tag}\1>", pattern)
 
 
-def _conn_msgstrs(scanner: StderrScanner) -> list[str]:
+def _conn_msgstrs(scanner: Scanner) -> list[str]:
     from .catalog import CONN_RECEIVED, translations
 
     out: list[str] = []

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ...records import ParseError, ParseProblem
+
 DEBIAN_PREFIX = "%m [%p] %q%u@%d "
 
 _TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
@@ -43,8 +45,11 @@ _ESCAPES: dict[str, tuple[str | None, str]] = {
 }
 
 
-class PrefixError(ValueError):
-    pass
+class PrefixError(ParseError):
+    """A log_line_prefix that cannot be read (field `log_line_prefix`; the file is the caller's)."""
+
+    def __init__(self, message: str, file: str = "") -> None:
+        super().__init__(ParseProblem(file, None, message, field="log_line_prefix"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,7 @@ def compile_prefix_pattern(text: str, pinned: dict[str, str] | None = None, free
             optional = True
             continue
         if esc not in _ESCAPES:
-            raise PrefixError(f"log_line_prefix {text!r}: unknown escape %{esc}")
+            raise PrefixError(f"{text!r}: unknown escape %{esc}")
         name, rx = _ESCAPES[esc]
         if pinned is not None and esc in pinned:
             rx = re.escape(pinned[esc])

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...records import AuthEvent
+from ...records import AuthEvent, ParseProblem
 from .catalog import catalog
 from .guess import guess_prefix
 from .prefix import PrefixError
@@ -28,7 +28,7 @@ class ScanReport:
     events: list[AuthEvent] = field(default_factory=list)
     suspicions: list[Suspicion] = field(default_factory=list)
     lines: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[ParseProblem] = field(default_factory=list)   # rendered `file:line: field: message`
 
 
 def detect_format(path: str, head: bytes) -> str:
@@ -146,7 +146,7 @@ def _complete_records(buf: bytes, *, csv: bool, final: bool) -> int:
 
 def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tuple[str, ...] = ("en", "ja"),
               on_event: Callable[[AuthEvent], None] | None = None, tally: Tally | None = None) -> ScanReport:
-    """Read one whole file once, in bounded chunks. Errors are reported as `file:line: why`.
+    """Read one whole file once, in bounded chunks. Errors are reported as located problems (`file:line: field: message`).
     With `on_event`, events are handed over as they are read instead of being kept. With `tally`
     (which then takes the events instead of `on_event`), a large stderr log is read by two
     processes at once (see yamori.postgres.log.split), with the same result."""
@@ -154,7 +154,7 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below; chunks must outlive a with-block per read
     except OSError as err:
-        report.errors.append(f"{path}: cannot read: {err.strerror}")
+        report.errors.append(ParseProblem(path, None, f"cannot read: {err.strerror}"))
         return report
     with f:
         head = f.read(65536)
@@ -163,7 +163,7 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
         try:
             reader = LogReader(fmt, prefix, langs, file=path)
         except PrefixError as err:
-            report.errors.append(f"{path}: {err}")
+            report.errors.append(ParseProblem(path, None, err.reason, field=err.first.field))
             return report
         data = head
         try:
@@ -184,11 +184,11 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
                     break
                 data = more
         except LogFormatError as err:
-            report.errors.append(f"{path}:{err.line}: {err}")
+            report.errors.append(ParseProblem(path, err.line, err.reason, field=err.first.field))
         except BrokenPipeError:
             raise   # our reader went away (`| head`): not a problem with the log file
         except OSError as err:
-            report.errors.append(f"{path}: read failed: {err.strerror}")
+            report.errors.append(ParseProblem(path, None, f"read failed: {err.strerror}"))
     report.suspicions = reader.suspicions
     report.lines = reader.lines
     return report

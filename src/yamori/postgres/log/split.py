@@ -19,12 +19,12 @@ import signal
 import tempfile
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
+from ...records import ParseProblem
 from .guess import guess_prefix
-from .stderr import LOOKBACK, Suspicion
+from .stderr import LOOKBACK, StderrScanner, Suspicion
 
 if TYPE_CHECKING:
     from ...records import AuthEvent
-    from .read import LogReader, ScanReport
 
 SPLIT_MIN = 16 << 20          # below this a fork costs more than it saves
 PRIME = 2                     # feeds of lookback the second process reads before S (>= 2 needed)
@@ -35,6 +35,32 @@ class Tally(Protocol):
     def fresh(self) -> Tally: ...
     def state(self) -> Any: ...
     def absorb(self, state: Any) -> bool: ...
+
+
+class LogReader(Protocol):
+    """What a split scan uses of the reader it is given (read.LogReader): defined here, where it
+    is used, so that this module imports no reader."""
+
+    @property
+    def prefix(self) -> str | None: ...
+    @property
+    def langs(self) -> tuple[str, ...]: ...
+    @property
+    def stderr(self) -> StderrScanner | None: ...
+    @property
+    def suspicions(self) -> list[Suspicion]: ...
+    @property
+    def lines(self) -> int: ...
+    def fresh(self, prefix: str, start: int) -> LogReader: ...
+    def feed(self, data: bytes, final: bool = False) -> list[AuthEvent]: ...
+
+
+class ScanReport(Protocol):
+    """What a split scan fills in of the caller's report (read.ScanReport)."""
+
+    suspicions: list[Suspicion]
+    lines: int
+    errors: list[ParseProblem]
 
 
 def worth_splitting(size: int) -> bool:
@@ -173,7 +199,7 @@ def _second_half(path: str, reader: LogReader, prefix: str, l0: int, first_end: 
     Line numbers here count from l0; the caller shifts them."""
     mine = reader.fresh(prefix, l0)
     assert mine.stderr is not None
-    errors: list[str] = []
+    errors: list[ParseProblem] = []
     n_split = 0
     try:
         with open(path, "rb") as g:
@@ -191,7 +217,7 @@ def _second_half(path: str, reader: LogReader, prefix: str, l0: int, first_end: 
                 data = more
                 fed += len(more)
     except OSError as err:
-        errors.append(f"{path}: read failed: {err.strerror}")
+        errors.append(ParseProblem(path, None, f"read failed: {err.strerror}"))
     sus = [s for s in mine.suspicions if n_split and s.line is not None and s.line >= n_split]
     return {"tally": tally.state(), "suspicions": sus, "lines": mine.lines, "n_split": n_split or 1,
             "errors": errors}

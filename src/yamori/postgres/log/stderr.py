@@ -172,7 +172,7 @@ class StderrScanner:
                 while events and starts[-1] >= cut:
                     events.pop()
                     starts.pop()
-                first = self._line_of(cut - self.base)
+                first = self.line_of(cut - self.base)
                 while self.suspicions and (self.suspicions[-1].line or 0) >= first:
                     self.suspicions.pop()
                 if isinstance(result, AuthEvent) and not result.trusted:
@@ -204,19 +204,19 @@ class StderrScanner:
     def _trim(self, resume: int) -> None:
         """Keep the bytes not yet scanned and a bounded lookback behind them."""
         buf = self.buf
-        self.lines_seen = self._line_of(len(buf)) - 1
+        self.lines_seen = self.line_of(len(buf)) - 1
         cut = max(0, min(resume, len(buf) - LOOKBACK))
         if cut:
             cut = buf.rfind(b"\n", 0, cut) + 1
         if cut:
             if cut > self._counted:   # (behind _counted nothing moves: counting back would be wasted)
-                self._line_of(cut)
+                self.line_of(cut)
             self.buf = buf[cut:]
             self.base += cut
             self._counted -= cut
         self.scan_from = resume - cut
 
-    def _line_of(self, offset: int) -> int:
+    def line_of(self, offset: int) -> int:
         """1-based line number of buf offset (counted incrementally, offsets only grow)."""
         if offset >= self._counted:
             self.lineno += self.buf.count(b"\n", self._counted, offset)
@@ -273,7 +273,7 @@ class StderrScanner:
             self.explained = self.base + start   # lines in between are inside this record's names
         if not parses:
             return None
-        lineno = self._line_of(start)
+        lineno = self.line_of(start)
         return self._decide(parses, str(details), lineno, self.base + start, orphan_before or orphan_after)
 
     def _spanning(self, buf: bytes, ls: int, le: int, extra: str,

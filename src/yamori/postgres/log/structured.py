@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
-from ...records import AuthEvent
+from ...records import AuthEvent, ParseError, ParseProblem
 from .catalog import SQLSTATES, Catalog, catalog
 from .prefix import iso_time
 from .stderr import Suspicion
@@ -20,10 +20,11 @@ from .stderr import Suspicion
 C_TIME, C_USER, C_DB, C_PID, C_FROM, C_SEVERITY, C_STATE, C_MESSAGE, C_DETAIL = 0, 1, 2, 3, 4, 11, 12, 13, 14
 
 
-class LogFormatError(ValueError):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
+class LogFormatError(ParseError):
+    """A csvlog/jsonlog record that cannot be read, located by file and 1-based line."""
+
+    def __init__(self, line: int, message: str, file: str | None = None) -> None:
+        super().__init__(ParseProblem(file or "", line, message))
 
 
 def split_host_port(text: str) -> str | None:
@@ -76,7 +77,7 @@ def scan_csvlog(text: str | Iterable[str], langs: tuple[str, ...] = ("en", "ja")
             row_line, line = line, start_line + reader.line_num
             if len(row) < 15:
                 if row:
-                    raise LogFormatError(row_line, f"csvlog row has {len(row)} columns, expected at least 15")
+                    raise LogFormatError(row_line, f"csvlog row has {len(row)} columns, expected at least 15", file)
                 continue
             if row[C_STATE] not in SQLSTATES and not any(m in row[C_MESSAGE] for m in cat.markers):
                 continue
@@ -86,7 +87,7 @@ def scan_csvlog(text: str | Iterable[str], langs: tuple[str, ...] = ("en", "ja")
             if ev:
                 events.append(ev)
     except csv.Error as err:
-        raise LogFormatError(start_line + reader.line_num, f"not valid CSV: {err}") from None
+        raise LogFormatError(start_line + reader.line_num, f"not valid CSV: {err}", file) from None
     return events, sus
 
 
@@ -101,9 +102,9 @@ def iter_jsonlog(lines: Iterable[str], cat: Catalog, *, file: str | None, start_
         try:
             rec = json.loads(raw)
         except json.JSONDecodeError as err:
-            raise LogFormatError(n, f"not a JSON object: {err.msg} (column {err.colno})") from None
+            raise LogFormatError(n, f"not a JSON object: {err.msg} (column {err.colno})", file) from None
         if not isinstance(rec, dict) or not isinstance(rec.get("message"), str):
-            raise LogFormatError(n, "jsonlog record without a \"message\" string")
+            raise LogFormatError(n, "jsonlog record without a \"message\" string", file)
         ev = _event(cat, time=_s(rec.get("timestamp")), user=_s(rec.get("user")), database=_s(rec.get("dbname")),
                     host=_s(rec.get("remote_host")) if rec.get("remote_host") != "[local]" else None,
                     message=rec["message"], detail=_s(rec.get("detail")) or "", state=_s(rec.get("state_code")),
