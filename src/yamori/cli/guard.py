@@ -9,6 +9,7 @@ import click
 from .context import CliContext, fail, pass_context, print_json
 
 FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog"])
+LANGS = ("en", "ja")   # the languages `guard scan` recognises
 
 
 @click.group("guard")
@@ -28,16 +29,23 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
     """Read whole log FILEs once and report every authentication failure.
 
     Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
+    from ..config import find_config
     from ..guard.scanout import ScanTally
+    from ..postgres.log.catalog import LOCALE_DIR, catalog_problems
     from ..postgres.log.prefix import PrefixError, compile_prefix
-    from ..records import ParseProblem
     from ..postgres.log.read import scan_file
+    from ..records import ParseProblem
 
     if prefix is not None:
         try:
             compile_prefix(prefix)
         except PrefixError as err:
             fail(str(ParseProblem("--prefix", None, err.reason, field=err.first.field)), 2)
+    # [agent] locale_dir from the config file when there is one (without one, its default: the
+    # config model is not loaded for nothing, it costs as much as a small scan)
+    locale_dir = str(ctx.settings.agent.locale_dir) if find_config(ctx.config_path) is not None else LOCALE_DIR
+    for problem in catalog_problems(LANGS, locale_dir):
+        click.echo(f"yamori: warning: {problem}", err=True)
     out = sys.stdout
     tally = ScanTally(as_json, out)
     files_read = lines = errors = 0
@@ -45,7 +53,7 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
     for path in files:
         if show_progress:
             click.echo(f"reading {path} ...", err=True)
-        report = scan_file(path, log_format, prefix, on_event=tally.add, tally=tally)
+        report = scan_file(path, log_format, prefix, LANGS, on_event=tally.add, tally=tally, locale_dir=locale_dir)
         tally.flush()
         for problem in report.errors:
             click.echo(f"yamori: {problem}", err=True)

@@ -15,4 +15,6 @@ class AgentSettings(Section):
     proc: Path = Field(Path("/proc"), description="root the readers use for /proc; tests point it at fixture trees")
     sys: Path = Field(Path("/sys"), description="root the readers use for /sys")
     dev: Path = Field(Path("/dev"), description="root used to resolve /dev/disk/by-id names")
+    locale_dir: Path = Field(Path("/usr/share/locale"), description="where PostgreSQL's translated messages "
+                             "(LANG/LC_MESSAGES/postgres-*.mo) are read, to recognise a translated server log")
     hostname: str = Field("", description="name this host reports as; empty = the system hostname")

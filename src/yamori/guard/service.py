@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config.model import Settings
 from ..inventory import Inventory
+from ..postgres.log.catalog import catalog_problems
 from ..postgres.log.prefix import PrefixError
 from ..postgres.log.read import LogReader, detect_format
 from ..postgres.log.structured import LogFormatError
@@ -63,6 +64,7 @@ class GuardService:
         self.first_start = self.tailer.first_start
         self.prefix: str | None = self.g.log_line_prefix or None
         self.log_timezone: str | None = self.g.log_timezone or None
+        self.locale_dir = str(settings.agent.locale_dir)
 
     def files(self) -> list[str]:
         return self.tailer.files()
@@ -85,6 +87,10 @@ class GuardService:
 
     def start(self, sink: Sink) -> None:
         protected = self.protect(sink)
+        for problem in catalog_problems(tuple(self.g.languages), self.locale_dir):
+            sink.event(self.name, Finding("guard.catalog_unreadable", Severity.WARNING, problem.file, str(problem),
+                                          "Reinstall or remove the file; until then the translated lines only "
+                                          "yamori's own message data knows are recognised.", file=problem.file))
         if self.prefix is None or self.log_timezone is None:
             prefix, zone, why = server_log_settings_why(self.settings)
             self.prefix = self.prefix or prefix
@@ -134,7 +140,7 @@ class GuardService:
                 got = reader.feed(chunk.data, final=not chunk.more)
             except LogFormatError as err:
                 sink.event(self.name, Finding("guard.log_unreadable", Severity.WARNING, chunk.path,
-                                              str(ParseProblem(chunk.path, err.line, err.reason, field=err.first.field)),
+                                              str(ParseProblem(chunk.path, err.line, err.reason, err.first.field)),
                                               file=chunk.path, line=err.line))
                 continue
             events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
@@ -167,9 +173,10 @@ class GuardService:
             return reader
         fmt = self.g.log_format if self.g.log_format != "auto" else detect_format(path, data[:65536])
         try:
-            reader = LogReader(fmt, self.prefix, tuple(self.g.languages), file=path, log_timezone=self.log_timezone)
+            reader = LogReader(fmt, self.prefix, tuple(self.g.languages), file=path, log_timezone=self.log_timezone,
+                               locale_dir=self.locale_dir)
         except PrefixError:
-            reader = LogReader(fmt, None, tuple(self.g.languages), file=path)
+            reader = LogReader(fmt, None, tuple(self.g.languages), file=path, locale_dir=self.locale_dir)
         if start > 0 and fmt == "stderr":
             try:
                 with open(path, "rb") as f:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import glob
 import json
+import os
 import re
 import struct
 from collections.abc import Iterable
@@ -18,8 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ...records import ParseProblem
+
 DATA_FILE = Path(__file__).with_name("auth_messages.json")
-MO_GLOB = "/usr/share/locale/{lang}/LC_MESSAGES/postgres-*.mo"
+LOCALE_DIR = "/usr/share/locale"   # the default of `[agent] locale_dir`; callers pass the setting
+MO_GLOB = "{lang}/LC_MESSAGES/postgres-*.mo"   # under the locale dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +102,33 @@ def _load_data() -> dict[str, dict[str, list[str]]]:
 
 
 @lru_cache(maxsize=16)
-def translations(lang: str) -> dict[str, tuple[str, ...]]:
+def _installed(lang: str, locale_dir: str) -> tuple[tuple[gettext.GNUTranslations, ...], tuple[ParseProblem, ...]]:
+    """PostgreSQL's installed catalogs for `lang` (newest version first), and the broken ones."""
+    found: list[gettext.GNUTranslations] = []
+    problems: list[ParseProblem] = []
+    for path in sorted(glob.glob(os.path.join(glob.escape(locale_dir), MO_GLOB.format(lang=lang))), reverse=True):
+        try:
+            with open(path, "rb") as f:
+                found.append(gettext.GNUTranslations(f))
+        except (OSError, ValueError, struct.error, UnicodeDecodeError) as err:
+            # a broken catalog must not stop the guard: it goes on without it, and says so
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+            problems.append(ParseProblem(path, None, f"broken message catalog, not used: {reason}"))
+    return tuple(found), tuple(problems)
+
+
+def catalog_problems(langs: tuple[str, ...], locale_dir: str = LOCALE_DIR) -> list[ParseProblem]:
+    """The installed message catalogs of `langs` that could not be read (each file once)."""
+    return [p for lang in langs if lang != "en" for p in _installed(lang, locale_dir)[1]]
+
+
+@lru_cache(maxsize=16)
+def translations(lang: str, locale_dir: str = LOCALE_DIR) -> dict[str, tuple[str, ...]]:
     """msgid -> every msgstr seen for `lang`: installed catalogs first, then the packaged data."""
     if lang == "en":
         return {m: (m,) for m in ALL_MSGIDS}
     found: dict[str, list[str]] = {m: [] for m in ALL_MSGIDS}
-    for path in sorted(glob.glob(MO_GLOB.format(lang=lang)), reverse=True):
-        try:
-            with open(path, "rb") as f:
-                catalog = gettext.GNUTranslations(f)
-        except (OSError, ValueError, struct.error):  # a broken catalog must not stop the guard
-            continue
+    for catalog in _installed(lang, locale_dir)[0]:
         for msgid in ALL_MSGIDS:
             text = catalog.gettext(msgid)
             if text != msgid or msgid in SEVERITIES:
@@ -119,9 +139,9 @@ def translations(lang: str) -> dict[str, tuple[str, ...]]:
     return {m: tuple(dict.fromkeys(v)) for m, v in found.items() if v}
 
 
-def available_languages() -> list[str]:
+def available_languages(locale_dir: str = LOCALE_DIR) -> list[str]:
     langs = {"en", *_load_data()}
-    langs.update(Path(p).parts[-3] for p in glob.glob(MO_GLOB.format(lang="*")))
+    langs.update(Path(p).parts[-3] for p in glob.glob(os.path.join(glob.escape(locale_dir), MO_GLOB.format(lang="*"))))
     return sorted(langs)
 
 
@@ -224,6 +244,7 @@ class Catalog:
     noise_markers: tuple[str, ...]                           # the non-FATAL failures' markers
     lang_of: dict[str, str]                                  # msgstr marker -> lang
     rules: tuple[re.Pattern[str], ...] = ()                  # `Connection matched` lines, group rule
+    locale_dir: str = LOCALE_DIR                             # where the installed catalogs were read
 
     def match(self, message: str) -> list[tuple[Template, dict[str, str | None]]]:
         """Every (template, fields) parse of a message; more than one distinct parse = ambiguous."""
@@ -256,7 +277,7 @@ class Catalog:
 
 
 @lru_cache(maxsize=8)
-def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
+def catalog(langs: tuple[str, ...] = ("en", "ja"), locale_dir: str = LOCALE_DIR) -> Catalog:
     templates: list[Template] = []
     details: list[tuple[re.Pattern[str], bool, str]] = []
     enc_names: dict[str, str] = {}
@@ -269,7 +290,7 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
     lang_of: dict[str, str] = {}
     rules: list[re.Pattern[str]] = []
     for lang in langs:
-        tr = translations(lang)
+        tr = translations(lang, locale_dir)
         encs = [t for e in ENCRYPTIONS for t in tr.get(e, ())]
         for e in ENCRYPTIONS:
             for t in tr.get(e, ()):
@@ -301,7 +322,7 @@ def catalog(langs: tuple[str, ...] = ("en", "ja")) -> Catalog:
     return Catalog(tuple(langs), tuple(templates), tuple(details), enc_names, tuple(conns),
                    tuple(dict.fromkeys(sev)), tuple(dict.fromkeys(sec)), tuple(dict.fromkeys(unknown)),
                    _minimal_markers(markers), _shared_markers(_minimal_markers(noise)), lang_of,
-                   tuple(dict.fromkeys(rules)))
+                   tuple(dict.fromkeys(rules)), locale_dir)
 
 
 def _rule_rx(msgstr: str) -> re.Pattern[str]:

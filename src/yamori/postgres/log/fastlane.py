@@ -11,8 +11,8 @@ reading" or "ask the careful path".
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from collections import OrderedDict
+from functools import cached_property
 from typing import Any, Protocol
 
 from ...records import AuthEvent
@@ -371,7 +371,7 @@ def _conn_msgstrs(scanner: Scanner) -> list[str]:
     out: list[str] = []
     for lang in scanner.catalog.langs:
         for msgid in CONN_RECEIVED:
-            out += translations(lang).get(msgid, ())
+            out += translations(lang, scanner.catalog.locale_dir).get(msgid, ())
     return list(dict.fromkeys(out))
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import re
 
-from .catalog import catalog
+from .catalog import LOCALE_DIR, catalog
 from .prefix import DEBIAN_PREFIX, compile_prefix
 
 # Tried, in order, when no prefix is configured: Debian's, two common ones, none at all.
 PREFIX_GUESSES = (DEBIAN_PREFIX, "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "%m [%p] ", "%t [%p] ", "")
 
 
-def guess_prefix(head: bytes, langs: tuple[str, ...] = ("en", "ja")) -> str:
+def guess_prefix(head: bytes, langs: tuple[str, ...] = ("en", "ja"), locale_dir: str = LOCALE_DIR) -> str:
     """The candidate prefix under which most of the first lines start a record."""
     lines = [ln for ln in head.decode("utf-8", "replace").split("\n")[:200] if ln and not ln.startswith("\t")]
     if not lines:
         return DEBIAN_PREFIX
-    cat = catalog(langs)
+    cat = catalog(langs, locale_dir)
     labels = "|".join(re.escape(f"{s}:  ") for s in cat.severities)
     best, score = "", 0   # nothing matches: bare messages (e.g. a line copied out of a log)
     for candidate in PREFIX_GUESSES:

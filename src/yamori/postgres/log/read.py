@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...records import AuthEvent, ParseProblem
-from .catalog import catalog
+from .catalog import LOCALE_DIR, catalog
 from .guess import guess_prefix
 from .prefix import PrefixError
 from .split import Tally, scan_halves, worth_splitting
@@ -44,8 +44,9 @@ class LogReader:
     """Incremental reader of one log file's bytes in any format (the tailer's parser)."""
 
     def __init__(self, fmt: str, prefix: str | None, langs: tuple[str, ...] = ("en", "ja"), *,
-                 file: str | None = None, log_timezone: str | None = None) -> None:
+                 file: str | None = None, log_timezone: str | None = None, locale_dir: str = LOCALE_DIR) -> None:
         self.fmt, self.langs, self.file, self.log_timezone = fmt, langs, file, log_timezone
+        self.locale_dir = locale_dir
         self.prefix = prefix
         self.stderr: StderrScanner | None = None
         self.held = b""
@@ -61,8 +62,10 @@ class LogReader:
     def fresh(self, prefix: str, start: int) -> LogReader:
         """A reader like this one for the same file, read from stream offset `start` with
         `prefix` (the second half of a split scan: see split.py)."""
-        other = LogReader(self.fmt, prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
-        other.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+        other = LogReader(self.fmt, prefix, self.langs, file=self.file, log_timezone=self.log_timezone,
+                          locale_dir=self.locale_dir)
+        other.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone,
+                                         locale_dir=self.locale_dir)
         other.stderr.start_at(start)
         return other
 
@@ -70,8 +73,9 @@ class LogReader:
         """Resuming mid-file: what precedes `offset` is lookback for the stderr scanner."""
         if self.fmt == "stderr" and before:
             if self.stderr is None:
-                prefix = self.prefix if self.prefix is not None else guess_prefix(before, self.langs)
-                self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+                prefix = self.prefix if self.prefix is not None else guess_prefix(before, self.langs, self.locale_dir)
+                self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone,
+                                         locale_dir=self.locale_dir)
             self.stderr.prime(before, offset)
 
     def feed(self, data: bytes, final: bool = False) -> list[AuthEvent]:
@@ -86,11 +90,12 @@ class LogReader:
         start = self.line
         self.line += text.count("\n")
         if self.fmt == "csvlog":
-            events, sus = scan_csvlog(text, self.langs, file=self.file, start_line=start)
+            events, sus = scan_csvlog(text, self.langs, file=self.file, start_line=start,
+                                      locale_dir=self.locale_dir)
         else:
             sus = []
-            events = list(iter_jsonlog(text.split("\n"), catalog(self.langs), file=self.file, start_line=start,
-                                       suspicions=sus))
+            events = list(iter_jsonlog(text.split("\n"), catalog(self.langs, self.locale_dir), file=self.file,
+                                       start_line=start, suspicions=sus))
         self._keep(sus)
         return events
 
@@ -113,8 +118,9 @@ class LogReader:
         if self.stderr is None:
             if self.prefix is None and cut == 0:
                 return []
-            prefix = self.prefix if self.prefix is not None else guess_prefix(buf[:cut], self.langs)
-            self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone)
+            prefix = self.prefix if self.prefix is not None else guess_prefix(buf[:cut], self.langs, self.locale_dir)
+            self.stderr = StderrScanner(prefix, self.langs, file=self.file, log_timezone=self.log_timezone,
+                                         locale_dir=self.locale_dir)
         events = self.stderr.feed(buf[:cut], final=final)
         self._keep(self.stderr.suspicions)
         self.stderr.suspicions = []
@@ -145,8 +151,10 @@ def _complete_records(buf: bytes, *, csv: bool, final: bool) -> int:
 
 
 def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tuple[str, ...] = ("en", "ja"),
-              on_event: Callable[[AuthEvent], None] | None = None, tally: Tally | None = None) -> ScanReport:
-    """Read one whole file once, in bounded chunks. Errors are reported as located problems (`file:line: field: message`).
+              on_event: Callable[[AuthEvent], None] | None = None, tally: Tally | None = None,
+              locale_dir: str = LOCALE_DIR) -> ScanReport:
+    """Read one whole file once, in bounded chunks. Errors are reported as located problems
+    (`file:line: field: message`).
     With `on_event`, events are handed over as they are read instead of being kept. With `tally`
     (which then takes the events instead of `on_event`), a large stderr log is read by two
     processes at once (see yamori.postgres.log.split), with the same result."""
@@ -161,7 +169,7 @@ def scan_file(path: str, fmt: str = "auto", prefix: str | None = None, langs: tu
         if fmt == "auto":
             fmt = detect_format(path, head)
         try:
-            reader = LogReader(fmt, prefix, langs, file=path)
+            reader = LogReader(fmt, prefix, langs, file=path, locale_dir=locale_dir)
         except PrefixError as err:
             report.errors.append(ParseProblem(path, None, err.reason, field=err.first.field))
             return report

@@ -46,6 +46,8 @@ class LogReader(Protocol):
     @property
     def langs(self) -> tuple[str, ...]: ...
     @property
+    def locale_dir(self) -> str: ...
+    @property
     def stderr(self) -> StderrScanner | None: ...
     @property
     def suspicions(self) -> list[Suspicion]: ...
@@ -138,7 +140,7 @@ def _prefix_of(reader: LogReader, head: bytes) -> str:
     """The prefix the ordinary pass uses (given, or guessed from the head's whole lines)."""
     if reader.prefix is not None:
         return reader.prefix
-    return guess_prefix(head[:head.rfind(b"\n") + 1], reader.langs)
+    return guess_prefix(head[:head.rfind(b"\n") + 1], reader.langs, reader.locale_dir)
 
 
 def _line_start_before(path: str, pos: int, chunk: int) -> int | None:

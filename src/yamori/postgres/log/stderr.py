@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ...records import AuthEvent
-from .catalog import Catalog, Template, catalog, hba_rule_source
+from .catalog import LOCALE_DIR, Catalog, Template, catalog, hba_rule_source
 from .fastlane import FastLane
 from .prefix import Prefix, compile_prefix, compile_prefix_pattern, iso_time
 
@@ -70,8 +70,8 @@ class StderrScanner:
     """Feed bytes (complete lines), get AuthEvents. `final` says no more data follows for now."""
 
     def __init__(self, prefix: str, langs: tuple[str, ...] = ("en", "ja"), *, log_timezone: str | None = None,
-                 file: str | None = None, fast: bool = True) -> None:
-        self.catalog: Catalog = catalog(langs)
+                 file: str | None = None, fast: bool = True, locale_dir: str = LOCALE_DIR) -> None:
+        self.catalog: Catalog = catalog(langs, locale_dir)
         self.prefix: Prefix = compile_prefix(prefix)
         self.file = file
         self.log_timezone = log_timezone

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from ...records import AuthEvent, ParseError, ParseProblem
-from .catalog import SQLSTATES, Catalog, catalog
+from .catalog import LOCALE_DIR, SQLSTATES, Catalog, catalog
 from .prefix import iso_time
 from .stderr import Suspicion
 
@@ -65,8 +65,8 @@ def _event(cat: Catalog, *, time: str | None, user: str | None, database: str | 
 
 
 def scan_csvlog(text: str | Iterable[str], langs: tuple[str, ...] = ("en", "ja"), *, file: str | None = None,
-                start_line: int = 1) -> tuple[list[AuthEvent], list[Suspicion]]:
-    cat = catalog(langs)
+                start_line: int = 1, locale_dir: str = LOCALE_DIR) -> tuple[list[AuthEvent], list[Suspicion]]:
+    cat = catalog(langs, locale_dir)
     events: list[AuthEvent] = []
     sus: list[Suspicion] = []
     stream = io.StringIO(text) if isinstance(text, str) else text
@@ -114,9 +114,10 @@ def iter_jsonlog(lines: Iterable[str], cat: Catalog, *, file: str | None, start_
 
 
 def scan_jsonlog(text: str, langs: tuple[str, ...] = ("en", "ja"), *, file: str | None = None,
-                 start_line: int = 1) -> tuple[list[AuthEvent], list[Suspicion]]:
+                 start_line: int = 1, locale_dir: str = LOCALE_DIR) -> tuple[list[AuthEvent], list[Suspicion]]:
     sus: list[Suspicion] = []
-    events = list(iter_jsonlog(text.split("\n"), catalog(langs), file=file, start_line=start_line, suspicions=sus))
+    events = list(iter_jsonlog(text.split("\n"), catalog(langs, locale_dir), file=file, start_line=start_line,
+                                     suspicions=sus))
     return events, sus
 
 
