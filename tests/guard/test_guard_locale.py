@@ -7,6 +7,7 @@ import gettext
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from tests.guard.test_guard_service import ListSink, settings
 
@@ -67,3 +68,25 @@ def test_the_guard_service_reports_a_broken_catalog(tmp_path: Path) -> None:
     found = [f for f in sink.findings if f.check == "guard.catalog_unreadable"]
     assert [(f.file, f.severity.name) for f in found] == [(str(BROKEN), "WARNING")]
     assert str(BROKEN) in found[0].message
+
+
+def test_has_config_file_follows_find_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`guard scan` decides whether to load the config by CliContext.has_config_file: the same
+    rule as find_config, without importing the config model."""
+    from yamori.cli.context import CliContext
+    from yamori.config import find_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YAMORI_CONFIG", raising=False)
+    cases = []
+    for explicit, env, local in [(None, None, False), ("x.toml", None, False), (None, "y.toml", False),
+                                 (None, None, True)]:
+        if env:
+            monkeypatch.setenv("YAMORI_CONFIG", env)
+        else:
+            monkeypatch.delenv("YAMORI_CONFIG", raising=False)
+        (tmp_path / "yamori.toml").unlink(missing_ok=True)
+        if local:
+            (tmp_path / "yamori.toml").write_text("")
+        cases.append((CliContext(explicit).has_config_file, find_config(explicit) is not None))
+    assert cases == [(False, False), (True, True), (True, True), (True, True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -28,6 +29,13 @@ class CliContext:
             return load_config(path)
         except ConfigError as err:
             fail(str(err))
+
+    @property
+    def has_config_file(self) -> bool:
+        """Whether `settings` would read a file (yamori.config.find_config's rule: --config,
+        $YAMORI_CONFIG, ./yamori.toml), without importing the config model: a command that
+        works without a config (`guard scan`) loads it only when there is one."""
+        return bool(self.config_path or os.environ.get("YAMORI_CONFIG") or os.path.isfile("yamori.toml"))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

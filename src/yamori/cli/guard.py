@@ -29,7 +29,6 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
     """Read whole log FILEs once and report every authentication failure.
 
     Exit status: 0 no failures, 1 failures found, 2 a file could not be read or parsed."""
-    from ..config import find_config
     from ..guard.scanout import ScanTally
     from ..postgres.log.catalog import LOCALE_DIR, catalog_problems
     from ..postgres.log.prefix import PrefixError, compile_prefix
@@ -43,7 +42,7 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
             fail(str(ParseProblem("--prefix", None, err.reason, field=err.first.field)), 2)
     # [agent] locale_dir from the config file when there is one (without one, its default: the
     # config model is not loaded for nothing, it costs as much as a small scan)
-    locale_dir = str(ctx.settings.agent.locale_dir) if find_config(ctx.config_path) is not None else LOCALE_DIR
+    locale_dir = str(ctx.settings.agent.locale_dir) if ctx.has_config_file else LOCALE_DIR
     for problem in catalog_problems(LANGS, locale_dir):
         click.echo(f"yamori: warning: {problem}", err=True)
     out = sys.stdout
