@@ -39,7 +39,7 @@ def scan(ctx: CliContext, log_format: str, prefix: str | None, as_json: bool, fi
         try:
             compile_prefix(prefix)
         except PrefixError as err:
-            fail(str(ParseProblem("--prefix", None, err.reason, field=err.first.field)), 2)
+            fail(str(ParseProblem("command line", None, err.reason, field="--log-line-prefix")), 2)
     # [agent] locale_dir from the config file when there is one (without one, its default: the
     # config model is not loaded for nothing, it costs as much as a small scan)
     locale_dir = str(ctx.settings.agent.locale_dir) if ctx.has_config_file else LOCALE_DIR

@@ -102,14 +102,16 @@ def _load_data() -> dict[str, dict[str, list[str]]]:
 
 
 @lru_cache(maxsize=16)
-def _installed(lang: str, locale_dir: str) -> tuple[tuple[gettext.GNUTranslations, ...], tuple[ParseProblem, ...]]:
-    """PostgreSQL's installed catalogs for `lang` (newest version first), and the broken ones."""
-    found: list[gettext.GNUTranslations] = []
+def _installed(lang: str, locale_dir: str) -> tuple[tuple[dict[str, str], ...], tuple[ParseProblem, ...]]:
+    """What PostgreSQL's installed catalogs for `lang` (newest version first) translate of the
+    messages read here (msgid -> msgstr; the rest of a catalog is not kept), and the broken ones."""
+    found: list[dict[str, str]] = []
     problems: list[ParseProblem] = []
     for path in sorted(glob.glob(os.path.join(glob.escape(locale_dir), MO_GLOB.format(lang=lang))), reverse=True):
         try:
             with open(path, "rb") as f:
-                found.append(gettext.GNUTranslations(f))
+                mo = gettext.GNUTranslations(f)
+            found.append({m: t for m in ALL_MSGIDS if (t := mo.gettext(m)) != m or m in SEVERITIES})
         except (OSError, ValueError, struct.error, UnicodeDecodeError) as err:
             # a broken catalog must not stop the guard: it goes on without it, and says so
             reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
@@ -128,11 +130,9 @@ def translations(lang: str, locale_dir: str = LOCALE_DIR) -> dict[str, tuple[str
     if lang == "en":
         return {m: (m,) for m in ALL_MSGIDS}
     found: dict[str, list[str]] = {m: [] for m in ALL_MSGIDS}
-    for catalog in _installed(lang, locale_dir)[0]:
-        for msgid in ALL_MSGIDS:
-            text = catalog.gettext(msgid)
-            if text != msgid or msgid in SEVERITIES:
-                found[msgid].append(text)
+    for installed in _installed(lang, locale_dir)[0]:
+        for msgid, text in installed.items():
+            found[msgid].append(text)
     for msgid, texts in _load_data().get(lang, {}).items():
         if msgid in found:
             found[msgid].extend(texts)
