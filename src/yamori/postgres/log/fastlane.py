@@ -24,7 +24,10 @@ WINDOW = 4096
 AFTER = 1024   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
 NIL = "nil"
 FINISH_READ = 10   # the groups `_finish` reads (finish_spec's names)
-PAIR_READ = 15     # those and the five more a pair match reads before its connection hosts (pair_spec)
+# then a pair match's: %p of the failure and connection lines, whether `after_rx` read what follows,
+# %p and text of the secondary record it read; then the host of each connection alternative
+PAIR_NAMES = ("p", "k_p", "after", "d_p", "dm")
+PAIR_READ = FINISH_READ + len(PAIR_NAMES)
 # a group that never takes part in a match (group() gives None): lets one group() call fetch a
 # fixed tuple of names whatever fields a template has
 _NIL_GROUP = f"(?:(?P<{NIL}>\x00)(?<!\x00))?"
@@ -111,9 +114,8 @@ class FastLane:
         # the pair's matching template group -> its spec and the names of one group() call: the
         # fields above, %p of both lines, the host of each connection alternative
         hosts = tuple(h for _, h in self.pair_alts)
-        self.pair_spec = {f"t{i}": (t, db, (*names, "p", "k_p", "after", "d_p", "dm", *hosts))
+        self.pair_spec = {f"t{i}": (t, db, (*names, *PAIR_NAMES, *hosts))
                           for i, (t, db, names) in enumerate(self.finish_spec)}
-        assert all(len(names) == FINISH_READ for _, _, names in self.finish_spec)
         self._last_failure = scanner.state.last_failure
 
     @cached_property
@@ -143,9 +145,6 @@ class FastLane:
         if spec is None:
             return None
         values = m.group(*spec[2])
-        # the ten fields `_finish` reads, then (see pair_spec) %p of the failure and connection
-        # lines, whether `after_rx` read what follows, %p and text of the secondary record it read,
-        # the host of each connection alternative
         pid, conn_pid, after, detail_pid, detail_text = values[FINISH_READ:PAIR_READ]
         if not pid or conn_pid != pid or self._last_failure.get(pid, -1) > self.s.base + cs:
             return None
