@@ -48,7 +48,7 @@ lint: $(STAMP)-test
 	$(VENV)/bin/mypy src/yamori
 
 bench: $(STAMP)-test
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/*.py; do case $$b in */loggen.py) continue;; esac; echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var build *.egg-info node_modules $(VENDOR) test-artifacts
