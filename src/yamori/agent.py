@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("yamori.agent")
 
 MAINTAIN_EVERY = 300.0  # seconds between store rollups/pruning
+SETTLED_AFTER = 20.0    # seconds after start when start-up's garbage is handed back to the kernel
 
 
 @dataclass
@@ -178,13 +179,21 @@ class Agent:
             log.debug("probe %s %s: %s", result.name, result.state.label, result.reason)
 
     async def _maintain_loop(self) -> None:
+        from .heap import release_free_memory
+
+        # start-up (imports, config models, the first round of probes and audit) leaves free
+        # pages in the C heap; so does each rollup: give them back (the agent's RSS budget)
+        await asyncio.sleep(SETTLED_AFTER)
+        await self._in_writer(release_free_memory)
         while True:
-            await asyncio.sleep(MAINTAIN_EVERY)
+            await asyncio.sleep(MAINTAIN_EVERY - SETTLED_AFTER)
             assert self.store is not None
             try:
                 await self._in_writer(self.store.maintain, self.clock())
             except Exception:
                 log.exception("store maintenance failed")
+            await self._in_writer(release_free_memory)
+            await asyncio.sleep(SETTLED_AFTER)
 
     # -- services ----------------------------------------------------------------------
     async def _service(self, service: Any) -> None:

@@ -52,7 +52,8 @@ def _munin(s: Settings) -> bool:
 # everything it imports stay unloaded: ~1.5 MB of the agent's 64 MB RSS budget by default.
 # tests/core/test_catalog.py checks that each factory returns nothing whenever this is false.
 NEEDS: dict[str, Callable[[Settings], bool]] = {
-    "yamori.postgres.probe:probes": lambda s: bool(s.postgres.servers or s.postgres.backups) or s.postgres.pgpool is not None,
+    "yamori.postgres.probe:probes":
+        lambda s: bool(s.postgres.servers or s.postgres.backups) or s.postgres.pgpool is not None,
     "yamori.munin.probe:probes": _munin,
     "yamori.munin.probe:alert_rules": _munin,
     "yamori.network.paths.probe:probes": lambda s: bool(s.network.paths),

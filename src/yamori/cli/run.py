@@ -26,6 +26,10 @@ def command(ctx: CliContext, log_level: str) -> None:
     from ..logs import configure_logging
 
     configure_logging(log_level)
+    from ..heap import import_aiohttp, limit_arenas
+
+    limit_arenas()     # before any thread starts: one malloc arena per thread costs MBs of RSS
+    import_aiohttp()   # likewise: without aiohttp's unused copies of the CA bundle
     from ..alerts.outbox import OutboxError
     from ..store.base import StoreError
     from ..web.server import WebRefused

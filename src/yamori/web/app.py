@@ -6,6 +6,7 @@ probes reach the pages only through Jinja2's autoescape, under a CSP without inl
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from aiohttp import web
 
 from ..config.web import WebSettings, is_loopback
@@ -59,8 +59,6 @@ class WebApp:
         self.sessions = Sessions(settings.session_lifetime, clock=time.time)
         self.limiter = LoginLimiter(settings.login_attempts)
         self.users = {u.name: u.password_hash for u in settings.users}
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                                      autoescape=True, undefined=jinja2.StrictUndefined)
         self.allowed_hosts = self._allowed_hosts()
 
     # -- setup ---------------------------------------------------------------------------
@@ -214,6 +212,15 @@ class WebApp:
                    "user": session.user if session and not self.binding.loopback else None,
                    "host": self.view.hostname, "path": request.path}
         return context, new
+
+    @functools.cached_property
+    def env(self) -> Any:
+        """The template engine, made at the first page asked for: an agent whose pages nobody
+        opens (only /metrics scraped) does not carry jinja2 (~1.8 MB resident)."""
+        import jinja2
+
+        return jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+                                  autoescape=True, undefined=jinja2.StrictUndefined)
 
     def render(self, request: web.Request, template: str, status: int = 200, **data: Any) -> web.Response:
         context, new = self._context(request)
