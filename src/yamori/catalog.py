@@ -50,6 +50,7 @@ def _munin(s: Settings) -> bool:
 # Domains that do nothing until configured, and what that takes: a necessary condition, never
 # the decision (the factory still decides what runs). When it is false the factory's module and
 # everything it imports stay unloaded: ~1.5 MB of the agent's 64 MB RSS budget by default.
+# (environment, SMART and lifecycle look at this machine by default, so they have no entry.)
 # tests/core/test_catalog.py checks that each factory returns nothing whenever this is false.
 NEEDS: dict[str, Callable[[Settings], bool]] = {
     "yamori.postgres.probe:probes":
@@ -58,6 +59,7 @@ NEEDS: dict[str, Callable[[Settings], bool]] = {
     "yamori.munin.probe:alert_rules": _munin,
     "yamori.network.paths.probe:probes": lambda s: bool(s.network.paths),
     "yamori.network.dns:probes": lambda s: bool(s.network.dns),
+    "yamori.ups.probe:probes": lambda s: bool(s.environment.ups),
     "yamori.network.links:probes": lambda s: bool(s.network.links),
     "yamori.network.lan.probe:probes": lambda s: s.network.lan.enabled and bool(s.inventory.hosts),
     "yamori.network.exposure.probe:probes": lambda s: s.network.exposure.enabled and bool(s.inventory.hosts),

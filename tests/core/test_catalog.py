@@ -55,5 +55,5 @@ def test_default_agent_does_not_import_unconfigured_domains() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     loaded = json.loads(out.stdout)
     for package in ("yamori.munin", "yamori.postgres.probe", "yamori.network.paths", "yamori.network.exposure",
-                    "yamori.network.dns", "yamori.network.links", "statistics"):
+                    "yamori.network.dns", "yamori.network.links", "yamori.ups", "statistics"):
         assert package not in loaded, package
