@@ -13,7 +13,15 @@ import pytest
 
 from yamori import heap
 
-GLIBC = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+
+def _glibc() -> str | None:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+GLIBC = _glibc()
 
 PROBE = ("import json, os, sys\nfrom yamori.heap import import_aiohttp\nimport_aiohttp()\n"
          "import aiohttp.connector as c\n"
