@@ -62,6 +62,8 @@ test)
     need /lib/nut/dummy-ups nut-server
     need /usr/lib/locale/ja_JP.utf8 locales-all
     need wipefs util-linux
+    need rsyslogd rsyslog                  # tests/guard/test_guard_syslog_pg.py: a real syslog daemon
+    need logger bsdutils                   # ... another program's lines in the same file
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
     fi

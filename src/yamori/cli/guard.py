@@ -8,7 +8,7 @@ import click
 
 from .context import CliContext, fail, pass_context, print_json
 
-FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog"])
+FORMAT = click.Choice(["auto", "stderr", "csvlog", "jsonlog", "syslog"])
 LANGS = ("en", "ja")   # the languages `guard scan` recognises
 
 

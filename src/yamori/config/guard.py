@@ -20,8 +20,11 @@ class GuardSettings(Section):
         default_factory=lambda: ["/var/log/postgresql/postgresql-*.log*"],
         description="files or globs; rotated names included",
     )
-    log_format: Literal["auto", "stderr", "csvlog", "jsonlog"] = Field(
-        "auto", description="auto | stderr | csvlog | jsonlog")
+    log_format: Literal["auto", "stderr", "csvlog", "jsonlog", "syslog"] = Field(
+        "auto", description="auto | stderr | csvlog | jsonlog | syslog (a syslog file with the server's lines)")
+    syslog_ident: str = Field("postgres", min_length=1, max_length=64, pattern=r"^[^\s\[\]:]+$",
+                              description="the server's syslog_ident: only lines of this program are read "
+                                          "from a syslog file")
     log_line_prefix: str = Field(
         "", description="default: read from the server when it can be, else Debian's '%m [%p] %q%u@%d '")
     ban: bool = Field(False, description="report only until switched on")

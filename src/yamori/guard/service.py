@@ -174,9 +174,10 @@ class GuardService:
         fmt = self.g.log_format if self.g.log_format != "auto" else detect_format(path, data[:65536])
         try:
             reader = LogReader(fmt, self.prefix, tuple(self.g.languages), file=path, log_timezone=self.log_timezone,
-                               locale_dir=self.locale_dir)
+                               locale_dir=self.locale_dir, syslog_ident=self.g.syslog_ident)
         except PrefixError:
-            reader = LogReader(fmt, None, tuple(self.g.languages), file=path, locale_dir=self.locale_dir)
+            reader = LogReader(fmt, None, tuple(self.g.languages), file=path, locale_dir=self.locale_dir,
+                               syslog_ident=self.g.syslog_ident)
         if start > 0 and fmt == "stderr":
             try:
                 with open(path, "rb") as f:

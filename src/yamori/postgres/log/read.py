@@ -16,10 +16,11 @@ from .prefix import PrefixError
 from .split import Tally, scan_halves, worth_splitting
 from .stderr import StderrScanner, Suspicion
 from .structured import LogFormatError, iter_jsonlog, scan_csvlog
+from .syslog import SyslogJoiner, looks_like_syslog
 
 CHUNK = 1 << 20
 MAX_SUSPICIONS = 1000   # kept per reader; beyond, only counted (a flood of hostile names is bounded)
-FORMATS = ("stderr", "csvlog", "jsonlog")
+FORMATS = ("stderr", "csvlog", "jsonlog", "syslog")
 _CSV_HEAD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+,')
 
 
@@ -37,6 +38,8 @@ def detect_format(path: str, head: bytes) -> str:
         return "jsonlog"
     if name.endswith((".csv", ".csv.1")) or _CSV_HEAD.match(head.decode("utf-8", "replace")):
         return "csvlog"
+    if looks_like_syslog(head):
+        return "syslog"
     return "stderr"
 
 
@@ -44,9 +47,13 @@ class LogReader:
     """Incremental reader of one log file's bytes in any format (the tailer's parser)."""
 
     def __init__(self, fmt: str, prefix: str | None, langs: tuple[str, ...] = ("en", "ja"), *,
-                 file: str | None = None, log_timezone: str | None = None, locale_dir: str = LOCALE_DIR) -> None:
+                 file: str | None = None, log_timezone: str | None = None, locale_dir: str = LOCALE_DIR,
+                 syslog_ident: str = "postgres") -> None:
         self.fmt, self.langs, self.file, self.log_timezone = fmt, langs, file, log_timezone
         self.locale_dir = locale_dir
+        # syslog: the joiner turns the server's syslog lines into stderr lines for the scanner
+        self.syslog = SyslogJoiner(syslog_ident) if fmt == "syslog" else None
+        self.syslog_held = b""
         self.prefix = prefix
         self.stderr: StderrScanner | None = None
         self.held = b""
@@ -79,6 +86,11 @@ class LogReader:
             self.stderr.prime(before, offset)
 
     def feed(self, data: bytes, final: bool = False) -> list[AuthEvent]:
+        if self.syslog is not None:
+            buf = self.syslog_held + data
+            cut = len(buf) if final else buf.rfind(b"\n") + 1
+            self.syslog_held = buf[cut:]
+            return self._feed_stderr(self.syslog.feed(buf[:cut], final=final), final)
         if self.fmt == "stderr":
             return self._feed_stderr(data, final)
         buf = self.held + data
@@ -128,6 +140,8 @@ class LogReader:
 
     @property
     def lines(self) -> int:
+        if self.syslog is not None:
+            return self.syslog.lines
         return self.stderr.lines_seen if self.stderr else self.line - 1
 
 
