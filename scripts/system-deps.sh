@@ -64,6 +64,7 @@ test)
     need wipefs util-linux
     need rsyslogd rsyslog                  # tests/guard/test_guard_syslog_pg.py: a real syslog daemon
     need logger bsdutils                   # ... another program's lines in the same file
+    need /lib/systemd/systemd-journal-remote systemd-journal-remote   # tests/guard/test_guard_journal.py: journal files
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
     fi

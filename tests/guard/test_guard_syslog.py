@@ -10,8 +10,7 @@ import random
 import pytest
 
 from yamori.postgres.log.read import LogReader, detect_format
-from yamori.postgres.log.syslog import (PG_SYSLOG_LIMIT, JournalError, SyslogJoiner, journal_entry,
-                                        looks_like_syslog)
+from yamori.postgres.log.syslog import PG_SYSLOG_LIMIT, JournalError, SyslogJoiner, journal_entry, looks_like_syslog
 
 PREFIX = "%m [%p] %q%u@%d "
 T = "2026-11-24 10:00:00.000 UTC"
@@ -101,7 +100,7 @@ def test_rsyslog_and_syslog_ng_headers(stamp: str) -> None:
 
 def test_other_programs_and_other_idents_are_ignored() -> None:
     forged = b"Nov 24 10:00:00 db1 evil[66]: [3-1] " + fatal(66, "x", "192.0.2.66").split("\n")[0].encode()
-    lines = [forged] + syslog_lines(43, 1, fatal(43, "carol", "192.0.2.8"), ident="pg-main")
+    lines = [forged, *syslog_lines(43, 1, fatal(43, "carol", "192.0.2.8"), ident="pg-main")]
     evs, reader = events(b"\n".join(lines) + b"\n")
     assert evs == [] and reader.syslog is not None and reader.syslog.ignored == 3
     evs, _ = events(b"\n".join(lines) + b"\n", syslog_ident="pg-main")

@@ -99,7 +99,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, 
 
 
 def test_real_rsyslog_records_are_read_once_with_their_sources(logged: tuple[Cluster, Path]) -> None:
-    cluster, out = logged
+    _, out = logged
     text = out.read_text(errors="replace")
     assert "[7-3] #011Connection matched" in text   # chunks, and the daemon's escaping, are real
     assert " sshd[" in text        # the other program's line is in the file ...

@@ -25,6 +25,11 @@ class GuardSettings(Section):
     syslog_ident: str = Field("postgres", min_length=1, max_length=64, pattern=r"^[^\s\[\]:]+$",
                               description="the server's syslog_ident: only lines of this program are read "
                                           "from a syslog file")
+    journal: bool = Field(False, description="also read the server's records from the systemd journal "
+                                             "(journalctl -o json --follow, SYSLOG_IDENTIFIER = syslog_ident; "
+                                             "the cursor is kept in state_dir/journal.cursor)")
+    journalctl: list[str] = Field(default_factory=lambda: ["journalctl"], min_length=1,
+                                  description="the journalctl command (argv prefix), e.g. with --directory=")
     log_line_prefix: str = Field(
         "", description="default: read from the server when it can be, else Debian's '%m [%p] %q%u@%d '")
     ban: bool = Field(False, description="report only until switched on")

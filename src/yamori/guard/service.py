@@ -23,6 +23,7 @@ from ..service import Sink
 from . import nft
 from .bans import BanStore
 from .digest import Digest
+from .journal import JournalReader
 from .policy import Ban, Policy, event_epoch, refused
 from .protect import Protected, host_dependencies
 from .serverconf import server_log_settings_why
@@ -38,7 +39,7 @@ def services(settings: Settings) -> list[GuardService]:
     if not g.enabled:
         return []
     service = GuardService(settings)
-    return [service] if service.files() else []
+    return [service] if service.files() or g.journal else []
 
 
 class GuardService:
@@ -65,6 +66,8 @@ class GuardService:
         self.prefix: str | None = self.g.log_line_prefix or None
         self.log_timezone: str | None = self.g.log_timezone or None
         self.locale_dir = str(settings.agent.locale_dir)
+        self.journal: JournalReader | None = None
+        self.state = state
 
     def files(self) -> list[str]:
         return self.tailer.files()
@@ -99,6 +102,17 @@ class GuardService:
                 sink.event(self.name, Finding("guard.server_settings_unknown", Severity.INFO, "guard",
                                               f"{why}; the log prefix is guessed from the log itself",
                                               "Set [guard] log_line_prefix and log_timezone to be exact."))
+        if self.g.journal and self.journal is None:
+            self.journal = JournalReader(self.state, ident=self.g.syslog_ident, prefix=self.prefix,
+                                         langs=tuple(self.g.languages), command=list(self.g.journalctl),
+                                         since=self.clock() - self.g.backlog, log_timezone=self.log_timezone)
+            try:
+                self.journal.start()
+            except OSError as err:
+                self.journal = None
+                sink.event(self.name, Finding("guard.journal_unavailable", Severity.WARNING, "journal",
+                                              f"[guard] journal = true but journalctl cannot be run: {err}",
+                                              "Install systemd's journalctl or set [guard] journal = false."))
         active = self.bans.active(self.clock())
         self.report_problems(sink)
         for addr, info in active.items():
@@ -145,6 +159,10 @@ class GuardService:
                 continue
             events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
         self.tailer.save()
+        if self.journal is not None:
+            events += self.journal.poll()
+            self.tailer.problems += self.journal.problems
+            self.journal.problems = []
         for ev in events:
             self.handle(ev, sink)
         if self.tailer.problems or self.bans.problems:
@@ -253,15 +271,18 @@ class GuardService:
             await self._loop(sink, watch if live else None)
         finally:
             watch.close()
+            if self.journal is not None:
+                self.journal.stop()
 
     async def _loop(self, sink: Sink, watch: DirectoryWatch | None) -> None:
         # with inotify on every log directory, re-check only now and then as a safety net
-        recheck = RECHECK_WITH_INOTIFY if watch is not None and watch.complete else self.g.poll_interval
+        recheck = (RECHECK_WITH_INOTIFY if watch is not None and watch.complete and self.journal is None
+                   else self.g.poll_interval)
         last_samples = 0.0
         while True:
             try:
                 # the stat()s run on the loop; reading and parsing only when a file moved
-                if self.tailer.changed():
+                if self.tailer.changed() or self.journal is not None:
                     await asyncio.to_thread(self.poll_once, sink)
             except Exception as err:
                 sink.event(self.name, Finding("guard.error", Severity.WARNING, "guard", f"guard poll failed: {err!r}"))
