@@ -102,3 +102,28 @@ def test_hand_built_journal_lines_and_bad_ones(tmp_path: Path) -> None:
     assert [(e.user, e.source) for e in got] == [("d", "192.0.2.44")]
     assert len(reader.problems) == 2 and all(p.startswith("journal: entry ") for p in reader.problems)
     assert (tmp_path / "journal.cursor").read_text() == f"s=x;i={len(lines) - 1}"
+
+
+def test_the_guard_service_reads_the_journal(tmp_path: Path) -> None:
+    from test_guard_service import ListSink
+
+    from yamori.config import Settings
+    from yamori.guard.service import GuardService
+
+    write_journal(tmp_path / "a.journal", pg(51, 1, conn(51, "203.0.113.51")) + pg(51, 2, fatal(51, "h", "x")),
+                  int(time.time() * 1e6) - 1_000_000)
+    settings = Settings.model_validate({
+        "agent": {"state_dir": str(tmp_path / "state")},
+        "guard": {"logs": [str(tmp_path / "none-*.log")], "journal": True, "log_line_prefix": PREFIX,
+                  "journalctl": ["journalctl", f"--file={tmp_path}/a.journal"]}})
+    service = GuardService(settings)
+    sink = ListSink()
+    service.start(sink)
+    try:
+        got: list = []  # type: ignore[type-arg]
+        wait_for(lambda: (got.extend(service.poll_once(sink)), len(got) >= 1)[1], timeout=15, interval=0.1)
+    finally:
+        assert service.journal is not None
+        service.journal.stop()
+    assert [(e.user, e.source, e.trusted) for e in got] == [("h", "203.0.113.51", True)]
+    assert (tmp_path / "state" / "journal.cursor").exists()

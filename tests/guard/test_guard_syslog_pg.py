@@ -23,12 +23,13 @@ from tests.support.pgcluster import Cluster, wait_for
 
 from yamori.postgres.log.read import LogReader, scan_file
 
-CONF = """\
+PREFIX = "%m [%p] %q%u@%d "
+CONF = f"""\
 log_destination = 'syslog'
 syslog_facility = 'LOCAL0'
 syslog_ident = 'postgres'
 log_connections = on
-log_line_prefix = '%m [%p] %q%u@%d '
+log_line_prefix = '{PREFIX}'
 lc_messages = 'C'
 """
 RSYSLOG_CONF = """\
@@ -134,3 +135,25 @@ def test_real_rsyslog_tailed_in_pieces_gives_the_same_events(logged: tuple[Clust
         got += reader.feed(data[i:i + 97], final=False)
     got += reader.feed(b"", final=True)
     assert [e.as_json() for e in got] == whole
+
+
+def test_real_rsyslog_through_the_guard_service_once_across_restarts(logged: tuple[Cluster, Path],
+                                                                     tmp_path: Path) -> None:
+    from test_guard_service import ListSink
+
+    from yamori.config import Settings
+    from yamori.guard.service import GuardService
+
+    _, out = logged
+    settings = Settings.model_validate({
+        "agent": {"state_dir": str(tmp_path / "state")},
+        "guard": {"logs": [str(out)], "log_format": "syslog", "log_line_prefix": PREFIX,
+                  "log_timezone": "UTC"}})
+    service = GuardService(settings)
+    sink = ListSink()
+    service.start(sink)
+    got = service.poll_once(sink)
+    assert [(e.kind, e.source) for e in got][:3] == [("hba_reject", "127.0.0.2"), ("no_hba_entry", "127.0.0.4"),
+                                                    ("password_failed", "127.0.0.3")]
+    assert len(got) == 7 and service.poll_once(sink) == []
+    assert GuardService(settings).poll_once(ListSink()) == []       # a restart: nothing twice
