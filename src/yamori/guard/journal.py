@@ -25,11 +25,14 @@ class JournalReader:
     def __init__(self, state_dir: Path, *, ident: str = "postgres", prefix: str | None = None,
                  langs: tuple[str, ...] = ("en", "ja"), command: list[str] | None = None,
                  matches: list[str] | None = None, since: float | None = None,
-                 log_timezone: str | None = None) -> None:
+                 log_timezone: str | None = None, locale_dir: str | None = None) -> None:
         self.cursor_file = state_dir / "journal.cursor"
         self.ident = ident
         self.joiner = SyslogJoiner(ident)
-        self.reader = LogReader("stderr", prefix, langs, file="journal", log_timezone=log_timezone)
+        self.reader = (LogReader("stderr", prefix, langs, file="journal", log_timezone=log_timezone)
+                       if locale_dir is None else
+                       LogReader("stderr", prefix, langs, file="journal", log_timezone=log_timezone,
+                                 locale_dir=locale_dir))
         self.command = command or ["journalctl"]
         self.matches = matches if matches is not None else [f"SYSLOG_IDENTIFIER={ident}"]
         self.since = since

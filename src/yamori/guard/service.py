@@ -105,7 +105,8 @@ class GuardService:
         if self.g.journal and self.journal is None:
             self.journal = JournalReader(self.state, ident=self.g.syslog_ident, prefix=self.prefix,
                                          langs=tuple(self.g.languages), command=list(self.g.journalctl),
-                                         since=self.clock() - self.g.backlog, log_timezone=self.log_timezone)
+                                         since=self.clock() - self.g.backlog, log_timezone=self.log_timezone,
+                                         locale_dir=self.locale_dir)
             try:
                 self.journal.start()
             except OSError as err:
