@@ -65,6 +65,15 @@ test)
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
     fi
+    # The sshd test targets bind-mount their own machine-id over /etc/machine-id. systemd writes
+    # one on every installed Debian; a container or chroot without systemd has none: write one the same way.
+    if [ ! -e /etc/machine-id ]; then
+        if [ "$(id -u)" = 0 ]; then
+            tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id && chmod 444 /etc/machine-id
+        else
+            echo "missing /etc/machine-id (run as root, or: systemd-machine-id-setup)" >&2
+        fi
+    fi
     ;;
 esac
 want=$(echo "$want" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/^ *//;s/ *$//')
