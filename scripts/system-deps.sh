@@ -55,6 +55,8 @@ test)
     need miniupnpd miniupnpd-nftables
     need npm npm
     need chromium chromium                        # dashboard tests (Playwright drives it)
+    # Playwright's driver (a node binary in the pip wheel) links libatomic.so.1
+    /sbin/ldconfig -p 2>/dev/null | grep -q 'libatomic\.so\.1 ' || want="$want libatomic1"
     need /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf fonts-ipafont-gothic   # Japanese pages in screenshots
     need promtool prometheus                      # /metrics and contrib/prometheus checked by promtool
     need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
