@@ -55,6 +55,8 @@ test)
     need miniupnpd miniupnpd-nftables
     need npm npm
     need chromium chromium                        # dashboard tests (Playwright drives it)
+    # Playwright's driver (a node binary in the pip wheel) links libatomic.so.1
+    /sbin/ldconfig -p 2>/dev/null | grep -q 'libatomic\.so\.1 ' || want="$want libatomic1"
     need /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf fonts-ipafont-gothic   # Japanese pages in screenshots
     need promtool prometheus                      # /metrics and contrib/prometheus checked by promtool
     need prometheus-node-exporter prometheus-node-exporter   # bench/web_dashboard.py's CPU peer
@@ -67,6 +69,15 @@ test)
     need /lib/systemd/systemd-journal-remote systemd-journal-remote   # tests/guard/test_guard_journal.py: journal files
     if ! locale -a 2>/dev/null | grep -qi '^ja_JP.utf8$'; then
         [ -e /usr/lib/locale/ja_JP.utf8 ] || want="$want locales-all"
+    fi
+    # The sshd test targets bind-mount their own machine-id over /etc/machine-id. systemd writes
+    # one on every installed Debian; a container or chroot without systemd has none: write one the same way.
+    if [ ! -e /etc/machine-id ]; then
+        if [ "$(id -u)" = 0 ]; then
+            tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id && chmod 444 /etc/machine-id
+        else
+            echo "missing /etc/machine-id (run as root, or: systemd-machine-id-setup)" >&2
+        fi
     fi
     ;;
 esac

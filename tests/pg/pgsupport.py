@@ -95,6 +95,7 @@ def running_pgpool(base: Path, backends: list[Cluster], mode: str = "native_repl
     lines = [f"backend_clustering_mode = '{mode}'", "listen_addresses = '127.0.0.1'", f"port = {port}",
              "pcp_listen_addresses = '127.0.0.1'", f"pcp_port = {pcp_port}",
              f"unix_socket_directories = '{workdir}'", f"pcp_socket_dir = '{workdir}'",
+             f"socket_dir = '{workdir}'",  # pgpool 4.3 (Debian 12) name of unix_socket_directories
              f"pid_file_name = '{workdir}/pgpool.pid'", f"logdir = '{workdir}'", "num_init_children = 4",
              "max_pool = 1", "enable_pool_hba = off", "load_balance_mode = off", "health_check_period = 1",
              "health_check_timeout = 2", "health_check_user = 'postgres'", "health_check_max_retries = 0",
