@@ -16,10 +16,12 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.helos: list[str] = []       # the EHLO/HELO name each message came with
         self.arrived = asyncio.Event()
 
     async def handle_DATA(self, server: SMTP, session: object, envelope: object) -> str:
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[attr-defined]
+        self.helos.append(str(getattr(session, "host_name", "")))
         self.arrived.set()
         return "250 OK"
 
@@ -35,7 +37,7 @@ class SmtpServer:
 
     def __init__(self, inbox: Inbox, **smtp_options: object) -> None:
         self.inbox = inbox
-        self.options = smtp_options
+        self.options = {"hostname": "smtp.test", **smtp_options}    # aiosmtpd's default is socket.getfqdn()
         self.port = _free_port()
         self.server: asyncio.Server | None = None
 

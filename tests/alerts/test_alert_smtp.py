@@ -4,6 +4,7 @@ for a while, an agent restart with mail waiting, STARTTLS, SSL and AUTH."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from pathlib import Path
 
@@ -225,3 +226,19 @@ async def test_a_report_is_mailed_as_written_and_creates_no_alert(smtp: SmtpServ
     text = mail.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
     assert "Top sources:\n  203.0.113.9 (7)" in text
     assert engine.active() == []
+
+
+async def test_ehlo_needs_no_dns(smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # smtplib's default EHLO name is socket.getfqdn(), a reverse lookup that hangs while DNS is down
+    def no_dns(name: str = "") -> str:
+        raise AssertionError("socket.getfqdn() called: the alert would wait for DNS")
+
+    monkeypatch.setattr(socket, "getfqdn", no_dns)
+    engine = Alerting(email(smtp.port), tmp_path, "db1", clock=Clock())
+    engine.observe(degraded(DEGRADED))
+    assert await engine.deliver_pending() == 1
+    (tmp_path / "b").mkdir()
+    named = Alerting(email(smtp.port, helo="mx-out.example.org"), tmp_path / "b", "db1", clock=Clock())
+    named.observe(degraded(DEGRADED))
+    assert await named.deliver_pending() == 1, named.delivery_status()
+    assert smtp.inbox.helos == [socket.gethostname(), "mx-out.example.org"]

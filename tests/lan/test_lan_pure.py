@@ -81,6 +81,26 @@ def test_gateway_flapping_between_two_macs_is_a_duplicate() -> None:
     assert [c.kind for c in t.observe("eth0", "192.0.2.1", A, 1020, gateway=True)] == ["duplicate"]
 
 
+def test_a_replacement_router_dated_before_the_old_one_is_not_taken_for_a_flip() -> None:
+    # the kernel dates a sighting by its last confirmation: a MAC learnt from a gratuitous ARP
+    # keeps the old entry's (earlier) confirmation time; its next answer is the same router
+    t = Tracker(window=600)
+    t.observe("eth0", "192.0.2.1", A, 1000, gateway=True)
+    assert [c.kind for c in t.observe("eth0", "192.0.2.1", B, 990, gateway=True)] == ["gateway"]
+    assert t.observe("eth0", "192.0.2.1", B, 1005, gateway=True) == []
+    assert t.observe("eth0", "192.0.2.1", B, 1010, gateway=True) == []
+
+
+def test_the_last_heard_mac_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "lan.json"
+    t = Tracker(window=600)
+    t.observe("eth0", "192.0.2.1", A, 1000, gateway=True)
+    save_tracker(t, path)
+    again, _ = load_tracker(path, 600)
+    assert [c.kind for c in again.observe("eth0", "192.0.2.1", B, 1001, gateway=True)] == ["gateway"]
+    assert again.observe("eth0", "192.0.2.1", B, 1002, gateway=True) == []
+
+
 def test_same_address_on_two_interfaces_is_not_a_conflict() -> None:
     t = Tracker(window=600)
     t.observe("eth0", "192.0.2.50", A, 1000)

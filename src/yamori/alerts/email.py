@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -51,9 +52,12 @@ class EmailNotifier:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        # smtplib's default EHLO name is socket.getfqdn(): a reverse lookup that waits for
+        # DNS (seconds to minutes when the resolver is down, the very time alerts matter)
+        helo = s.helo or socket.gethostname()
         if s.security == "ssl":
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._tls())
-        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            return smtplib.SMTP_SSL(s.host, s.port, local_hostname=helo, timeout=s.timeout, context=self._tls())
+        smtp = smtplib.SMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
         if s.security == "starttls":
             try:
                 smtp.starttls(context=self._tls())

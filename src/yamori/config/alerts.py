@@ -19,6 +19,8 @@ class EmailSettings(Section):
     timeout: Duration = Field(10.0, description="SMTP connection timeout")
     verify_tls: bool = Field(True, description="verify the server certificate")
     ca_file: str = Field("", description="CA bundle to verify the server with; empty = the system's")
+    helo: str = Field("", description="name given in EHLO; empty = this host's name as the kernel has it "
+                      "(no DNS lookup: a mail about a DNS outage must not wait on DNS)")
 
 
 class WebhookSettings(Section):

@@ -3,7 +3,10 @@
 A sighting is (interface, address, MAC, time). An address that shows a second MAC while the
 first was seen within `window` is a duplicate (incident 8: a router reset to the other
 router's address). The default gateway showing a new MAC is a gateway change however long ago
-the old one was seen; flipping back and forth between two MACs is a duplicate. Each conflict is
+the old one was seen; flipping back and forth between two MACs is a duplicate. "Before" is the
+MAC heard last in arrival order, not the one with the latest time: the kernel dates a sighting by
+its last confirmation, so a MAC learnt from an unsolicited ARP carries the old entry's (earlier)
+time, and comparing times would take the replacement router's next answer for a flip back. Each conflict is
 reported once (the keys of reported conflicts are part of the state), so restarts and repeated
 runs do not repeat an alert; a key is forgotten after `remember` seconds.
 """
@@ -43,11 +46,14 @@ class Tracker:
         self.window = window
         self.remember = remember
         self.seen: dict[tuple[str, str], list[Seen]] = {}
+        self.current: dict[tuple[str, str], str] = {}     # the MAC heard last, in arrival order
         self.reported: dict[str, float] = {}
 
     def observe(self, interface: str, address: str, mac: str, at: float, *, gateway: bool = False) -> list[Conflict]:
-        entries = self.seen.setdefault((interface, address), [])
-        latest = max(entries, key=lambda e: e.last_seen, default=None)
+        key = (interface, address)
+        entries = self.seen.setdefault(key, [])
+        heard = self.current.get(key)
+        latest = next((e for e in entries if e.mac == heard), None)
         mine = next((e for e in entries if e.mac == mac), None)
         if mine is None:
             mine = Seen(mac, at, at)
@@ -55,6 +61,7 @@ class Tracker:
         else:
             mine.first_seen = min(mine.first_seen, at)
             mine.last_seen = max(mine.last_seen, at)
+        self.current[key] = mac
         self._trim(entries)
         if latest is None or latest.mac == mac:
             return []
@@ -85,6 +92,7 @@ class Tracker:
         if len(self.seen) > MAX_ADDRESSES:
             stalest = min(self.seen, key=lambda k: max(e.last_seen for e in self.seen[k]))
             del self.seen[stalest]
+            self.current.pop(stalest, None)
 
     def _expire(self, now: float) -> None:
         for key in [k for k, t in self.reported.items() if now - t > self.remember]:
@@ -116,6 +124,9 @@ class Tracker:
                 continue
             interface, address, entry = seen
             self._merge(interface, address, entry)
+        for key, entries in self.seen.items():      # heard nothing yet here: the latest in the file
+            if entries and key not in self.current:
+                self.current[key] = max(entries, key=lambda e: e.last_seen).mac
         reported = data.get("reported") or {}
         if isinstance(reported, dict):
             for key, at in reported.items():
@@ -124,7 +135,8 @@ class Tracker:
         return problems
 
     def _merge(self, interface: str, address: str, entry: Seen) -> None:
-        entries = self.seen.setdefault((interface, address), [])
+        key = (interface, address)
+        entries = self.seen.setdefault(key, [])
         mine = next((e for e in entries if e.mac == entry.mac), None)
         if mine is None:
             entries.append(entry)
