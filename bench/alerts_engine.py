@@ -52,7 +52,7 @@ def observe_cost(work: Path, cycles: int) -> float:
 async def latency(work: Path, rounds: int) -> list[float]:
     """observe() of a CRITICAL finding -> message accepted by the SMTP server, via run()."""
     inbox = Inbox()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     settings = AlertsSettings.model_validate({"email": {"port": port, "to": ["ops@example.org"]}, "repeat": 0})
     engine = Alerting(settings, work / "latency", "bench")
@@ -75,7 +75,7 @@ async def backlog(work: Path, count: int) -> tuple[float, int]:
     """`count` alerts queued while the server is down; seconds to drain once it is back, and
     how many messages arrived (must equal count: nothing lost, nothing twice)."""
     inbox = Inbox()
-    probe = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    probe = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", 0)
     port = probe.sockets[0].getsockname()[1]
     probe.close()
     await probe.wait_closed()
@@ -85,7 +85,7 @@ async def backlog(work: Path, count: int) -> tuple[float, int]:
     findings = [Finding("raid.degraded", Severity.CRITICAL, f"md{i}", "degraded") for i in range(count)]
     engine.observe(ProbeResult("raid", State.CRITICAL, "", [], findings))
     await engine.deliver_pending()  # refused: the server is down
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", port)
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", port)
     started = time.perf_counter()
     task = asyncio.create_task(engine.run())
     while len(inbox.arrivals) < count:

@@ -54,7 +54,7 @@ async def main(rounds: int) -> None:
     mdstat = work / "proc" / "mdstat"
     shutil.copyfile(INCIDENTS / "mdstat-0-healthy.txt", mdstat)
     inbox = Inbox()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     settings = parse_config(f"""
 [agent]

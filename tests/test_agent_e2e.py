@@ -33,7 +33,7 @@ class Inbox(Message):
 async def smtp_server():  # type: ignore[no-untyped-def]
     inbox = Inbox()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    server = await loop.create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     yield inbox, port
     server.close()

@@ -111,12 +111,16 @@ class Finding:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuthEvent:
     """One authentication failure as PostgreSQL reported it.
 
     `trusted` is False when the record could not be attributed unambiguously (log injection
     suspected): nothing may be banned on the strength of such an event.
+
+    Not frozen, but never changed once made (dataclasses.replace makes a new one): a frozen
+    dataclass's __init__ sets each field through object.__setattr__, 2.0 us against 0.26 us
+    for these twelve fields, and a log scan makes one per failure line.
     """
 
     time: str | None

@@ -15,7 +15,8 @@ from support.netns import can_use_netns
 
 pytestmark = pytest.mark.skipif(can_use_netns() is not None, reason=str(can_use_netns()))
 
-OUI = Path(__file__).parent.parent / "fixtures" / "lan" / "oui.csv"
+TESTS = Path(__file__).parent.parent
+OUI = TESTS / "fixtures" / "lan" / "oui.csv"
 YAMORI = str(Path(sys.executable).with_name("yamori"))
 OLD, NEW = "00:00:5e:00:53:01", "00:00:5e:00:53:02"
 
@@ -64,8 +65,8 @@ def test_gateway_change_is_mailed_once(tmp_path: Path) -> None:
         gw = net.device("gw", OLD, "192.0.2.1/24")
         host = net.device("h", "00:00:5e:00:53:10", "192.0.2.10/24", gateway="192.0.2.1")
         with mail.open("w") as out, log.open("w") as err:
-            net.spawn(host, sys.executable, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:8025", stdout=out,
-                      stderr=subprocess.DEVNULL)
+            net.spawn(host, sys.executable, "-m", "support.smtpsink", "127.0.0.1", "8025", stdout=out,
+                      stderr=subprocess.DEVNULL, cwd=str(TESTS))
             agent = net.spawn(host, YAMORI, "--config", str(tmp_path / "yamori.toml"), "run",
                               stdout=subprocess.DEVNULL, stderr=err)
             assert wait_for(lambda: "watching neighbours on eth0" in log.read_text(), 20), log.read_text()
