@@ -85,7 +85,8 @@ async def backlog(work: Path, count: int) -> tuple[float, int]:
     findings = [Finding("raid.degraded", Severity.CRITICAL, f"md{i}", "degraded") for i in range(count)]
     engine.observe(ProbeResult("raid", State.CRITICAL, "", [], findings))
     await engine.deliver_pending()  # refused: the server is down
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"), "127.0.0.1", port)
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox, hostname="smtp.test"),
+                                                            "127.0.0.1", port)
     started = time.perf_counter()
     task = asyncio.create_task(engine.run())
     while len(inbox.arrivals) < count:
