@@ -19,6 +19,7 @@ HOSTNAME = "smtp.test"
 
 
 async def serve(host: str, port: int) -> None:
+    sys.stdout.reconfigure(line_buffering=True)   # type: ignore[union-attr]  # a test reads the file while we run
     handler = Debugging(sys.stdout)
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler, hostname=HOSTNAME), host, port)
     async with server:
