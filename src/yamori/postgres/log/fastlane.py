@@ -112,10 +112,13 @@ class FastLane:
                                                     stamp, eg or NIL, "n" if "n" in pg else NIL))
                             for t, (ug, dg, hg, eg) in zip(self.templates, self.fields, strict=True)]
         # the pair's matching template group -> its spec and the names of one group() call: the
-        # fields above, %p of both lines, the host of each connection alternative
+        # fields above, %p of both lines, the host of each connection alternative; as group
+        # numbers (group() looks a name up in a dict each time: ~30 per failure line)
         hosts = tuple(h for _, h in self.pair_alts)
-        self.pair_spec = {f"t{i}": (t, db, (*names, *PAIR_NAMES, *hosts))
-                          for i, (t, db, names) in enumerate(self.finish_spec)}
+        number = self.pair_rx.groupindex if self.pair_rx is not None else {}
+        self.pair_spec: dict[str, tuple[Template, bool, tuple[str | int, ...]]] = {
+            f"t{i}": (t, db, tuple(number.get(n, n) for n in (*names, *PAIR_NAMES, *hosts)))
+            for i, (t, db, names) in enumerate(self.finish_spec)}
         self._last_failure = scanner.state.last_failure
 
     @cached_property
@@ -188,7 +191,7 @@ class FastLane:
             return None
         return self._finish(spec, group(*spec[2]), details, ls, pid, conn_host)
 
-    def _finish(self, spec: tuple[Template, bool, tuple[str, ...]], values: tuple[Any, ...], details: str | None,
+    def _finish(self, spec: tuple[Template, bool, tuple[str | int, ...]], values: tuple[Any, ...], details: str | None,
                 ls: int, pid: str | None, conn_host: str | None) -> AuthEvent | None:
         """`values`: the groups named by spec[2] (the first ten are the fields read here)."""
         t, db_from_prefix, _ = spec
