@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yamori.postgres.log.prefix import DEBIAN_PREFIX
+from yamori.postgres.log.read import LogReader
 from yamori.postgres.log.stderr import scan_stderr
 
 VICTIM = "10.0.0.5"          # the operator's own client: it never fails, it must never be blamed
@@ -158,3 +159,31 @@ def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: lis
             assert ev.source == host, (parts, ev)   # every session here has its connection line
         else:
             assert ev.source in (host, None), (parts, ev)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ATTACK, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)),
+       st.lists(st.integers(0, 10**6), min_size=1, max_size=4))
+def test_where_reads_end_changes_nothing(attacks: list[tuple[str, str, str, int]], where: int, prefix: str,
+                                         cuts: list[int]) -> None:
+    """The tailer reads whatever the server has written so far: however the log is cut into
+    reads (mid-line too), the events and suspicions are those of reading it whole. A look-ahead
+    that meets the end of a read waits for more instead of deciding (a record whose names hold
+    newlines came out untrusted when a read ended inside its DETAIL's prefix)."""
+    parts: list[str] = []
+    for i, (host, user, db, kind) in enumerate(attacks):
+        if i == where:
+            parts.append(victim_session(prefix))
+        parts.append(connection(100 + i, host, user, db, kind, prefix))
+    if where >= len(attacks):
+        parts.append(victim_session(prefix))
+    data = "".join(parts).encode()
+    whole, suspicions = scan_stderr(data, prefix)
+    reader = LogReader("stderr", prefix)
+    got = []
+    start = 0
+    for cut in sorted({c % len(data) for c in cuts}):
+        got += reader.feed(data[start:cut])
+        start = cut
+    got += reader.feed(data[start:], final=True)
+    assert (got, reader.suspicions) == (whole, suspicions), (data, cuts)

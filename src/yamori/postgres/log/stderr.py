@@ -365,6 +365,8 @@ class StderrScanner:
                 e = len(buf)
             head = next((h for h in heads if buf.startswith(h, j)), None)
             if head is not None:
+                if not final and buf.find(b"\n", j + len(head)) < 0:
+                    return _DEFER, j, False   # the record's own next line is not all here yet
                 lm = self.label_rx.match(buf[j + len(head):j + len(head) + 64].decode("utf-8", "replace"))
                 if lm is not None and lm.group() in self.secondary:
                     e = buf.find(b"\n", j + len(head))
@@ -380,7 +382,10 @@ class StderrScanner:
             line = buf[j:e].decode("utf-8", "replace")
             m = self.start_rx.match(line)
             if not m:
-                spanned = self._spanned_start(buf, j)
+                try:
+                    spanned = self._spanned_start(buf, j, final)
+                except _NeedMore:
+                    return _DEFER, j, False
                 if spanned is None:
                     return "\n".join(details), j, True
                 label, e = spanned
@@ -395,7 +400,10 @@ class StderrScanner:
                     j = e + 1
                 continue
             if m.group("label") not in self.secondary:
-                spanned = self._spanned_start(buf, j)
+                try:
+                    spanned = self._spanned_start(buf, j, final)
+                except _NeedMore:
+                    return _DEFER, j, False
                 if spanned is None or spanned[0] not in self.secondary:
                     return "\n".join(details), j, False
                 line = buf[j:spanned[1]].decode("utf-8", "replace")
@@ -414,12 +422,16 @@ class StderrScanner:
                 j = e + 1
         return "\n".join(details), j, False
 
-    def _spanned_start(self, buf: bytes, j: int) -> tuple[str, int] | None:
+    def _spanned_start(self, buf: bytes, j: int, final: bool = True) -> tuple[str, int] | None:
         """(label, end of its line) when a record starts at j with a prefix over several lines
-        (a newline in a name, names at most NAMEDATALEN bytes); None when j starts no record."""
+        (a newline in a name, names at most NAMEDATALEN bytes); None when j starts no record.
+        Raises _NeedMore when the buffer ends before that is known and more data may follow
+        (not `final`): deciding "no record" there would depend on where a read happened to end."""
         end = j
         for _ in range(SPAN_LINES):
             nxt = buf.find(b"\n", end + 1) if end > j else buf.find(b"\n", j)
+            if nxt < 0 and not final and len(buf) - j <= SPAN_BYTES:
+                raise _NeedMore
             if nxt < 0 or nxt - j > SPAN_BYTES:
                 return None
             end = nxt
@@ -619,6 +631,10 @@ def _safe_time(stamp: str | None, log_timezone: str | None) -> str | None:
 
 
 _DEFER = object()
+
+
+class _NeedMore(Exception):
+    """A look-ahead ran into the end of the data before it could decide (more may follow)."""
 _REJECTED = ("", -1, None)   # a connection line was found for the PID, but none was genuine
 
 
