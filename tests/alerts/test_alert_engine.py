@@ -161,6 +161,42 @@ def test_repeat_renotifies_a_standing_alert(tmp_path: Path, clock: Clock) -> Non
     engine.close()
 
 
+def test_an_acknowledgement_stops_reminders_across_a_restart(tmp_path: Path, clock: Clock) -> None:
+    settings = AlertsSettings.model_validate({"repeat": "1h"})
+    engine = Alerting(settings, tmp_path, "db1", clock=clock)
+    engine.observe(probe("raid", DEGRADED))
+    assert engine.acknowledge("raid.degraded", "md9", "operator") is None, "no such alert"
+    assert engine.acknowledge("raid.degraded", "md1", "operator") is not None
+    engine.close()
+    again = Alerting(settings, tmp_path, "db1", clock=clock)
+    [alert] = again.active()
+    assert alert.acknowledged_by == "operator" and alert.as_json()["acknowledged_by"] == "operator"
+    for _ in range(3):
+        clock.now += 3600
+        assert again.observe(probe("raid", DEGRADED)) == [], "acknowledged: no reminder"
+    assert [c.kind for c in again.observe(probe("raid"))] == [Kind.RECOVERY]
+    clock.now += 60
+    again.observe(probe("raid", DEGRADED))
+    clock.now += 3600
+    assert [c.kind for c in again.observe(probe("raid", DEGRADED))] == [Kind.REPEAT], "a new problem, a new ack"
+    again.close()
+    with sqlite3.connect(tmp_path / "alerts.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM ack").fetchone() == (0,), "the mark went with the recovery"
+
+
+def test_a_database_from_before_acknowledgements_is_still_read(tmp_path: Path, clock: Clock) -> None:
+    engine = Alerting(AlertsSettings(), tmp_path, "db1", clock=clock)
+    engine.observe(probe("raid", DEGRADED))
+    engine.close()
+    with sqlite3.connect(tmp_path / "alerts.sqlite") as db:
+        db.execute("DROP TABLE ack")
+    from yamori.alerts.outbox import Outbox
+
+    old = Outbox(tmp_path / "alerts.sqlite", readonly=True)   # what `yamori alerts` opens
+    assert [(a.rule, a.acknowledged_by) for a in old.load_alerts()] == [("raid.degraded", "")]
+    old.close()
+
+
 def test_events_are_deduplicated_within_repeat(engine: Alerting, clock: Clock, tmp_path: Path) -> None:
     ban = Finding("guard.private_source", Severity.CRITICAL, "172.22.182.49",
                   "authentication failure from a private address that is not in the inventory", "Check the LAN.")

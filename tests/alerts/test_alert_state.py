@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from yamori.alerts.rules import evaluate, merge_rules
-from yamori.alerts.state import FLAP_QUIET, Alert, Kind, step
+from yamori.alerts.state import FLAP_QUIET, Alert, Kind, acknowledge, step
 from yamori.config.alerts import RuleSettings
 from yamori.records import State
 
@@ -53,6 +53,23 @@ def test_escalation_and_recovery() -> None:
     assert change.message == alert.message, "a recovery repeats what the problem was"
     assert not alert.idle(20.0), "kept an hour: the flapping count needs its recent changes"
     assert alert.idle(20.0 + 3600)
+
+
+def test_acknowledged_alert_sends_no_reminders_until_it_changes() -> None:
+    alert, _ = step(fresh(), State.WARNING, 0.0)
+    alert = acknowledge(alert, "operator", 10.0)
+    for now in (3600.0, 7200.0, 50_000.0):
+        alert, change = step(alert, State.WARNING, now, repeat=3600)
+        assert change is None, "acknowledged: no reminder"
+    alert, change = step(alert, State.CRITICAL, 60_000.0, repeat=3600)
+    assert change is not None and change.kind is Kind.CHANGE, "getting worse is news all the same"
+    assert alert.acknowledged_by == "" and alert.acknowledged_at is None, "and wants a new acknowledgement"
+    alert, change = step(alert, State.CRITICAL, 63_600.0, repeat=3600)
+    assert change is not None and change.kind is Kind.REPEAT
+    alert = acknowledge(alert, "operator", 63_700.0)
+    assert alert.as_json()["acknowledged_by"] == "operator" and alert.as_json()["acknowledged_at"]
+    alert, change = step(alert, State.OK, 64_000.0, repeat=3600)
+    assert change is not None and change.kind is Kind.RECOVERY and alert.acknowledged_by == ""
 
 
 def test_repeat_interval() -> None:

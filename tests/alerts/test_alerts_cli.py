@@ -44,12 +44,16 @@ def test_alerts_json_while_the_agent_holds_the_database(tmp_path: Path) -> None:
     settings = load_config(config)
     engine = Alerting(settings.alerts, settings.agent.state_dir, "db1")  # stays open, like a running agent
     engine.observe(ProbeResult("raid", State.CRITICAL, "", [], [DEGRADED]))
+    engine.acknowledge("raid.degraded", "md1", "operator")
     result = CliRunner().invoke(cli, ["--config", str(config), "alerts", "--json"])
+    text = CliRunner().invoke(cli, ["--config", str(config), "alerts"]).output
     engine.close()
     assert result.exit_code == 2, result.output
     data = json.loads(result.output)
     [alert] = data["alerts"]
-    assert set(alert) == {"rule", "subject", "state", "since", "message", "advice"}
+    assert set(alert) == {"rule", "subject", "state", "since", "message", "advice", "acknowledged_by",
+                          "acknowledged_at"}
+    assert alert["acknowledged_by"] == "operator" and "[acknowledged by operator]" in text
     assert (alert["rule"], alert["subject"], alert["state"]) == ("raid.degraded", "md1", "CRITICAL")
     assert "smartctl -i /dev/sdf" in alert["advice"]
     assert data["delivery"]["configured"] is True and data["delivery"]["pending"] == 1

@@ -23,7 +23,7 @@ from .messages import Notification
 from .notifier import DeliveryError, Notifier, build_notifiers
 from .outbox import Outbox, OutboxError, Pending
 from .rules import describe, evaluate, index_rules, matches, merge_rules
-from .state import Alert, Kind, Transition, active_only, step
+from .state import Alert, Kind, Transition, acknowledge, active_only, step
 from .status import DATABASE, DeliveryStatus, delivery_status
 
 __all__ = ["Alert", "Alerting", "DeliveryStatus", "Transition"]
@@ -183,6 +183,20 @@ class Alerting:
             log.info("alert %s %s %s -> %s: %s", change.rule, change.subject, change.previous.label,
                      change.state.label, change.message)
         return batch.transitions
+
+    def acknowledge(self, rule: str, subject: str, who: str) -> Alert | None:
+        """`who` has seen the active alert (rule, subject): no reminders until its state
+        changes. None when no such alert is active."""
+        alert = self.alerts.get((rule, subject))
+        if alert is None or alert.state is State.OK:
+            return None
+        now = self.clock()
+        new = acknowledge(alert, who, now)
+        batch = _Batch()
+        self.alerts[new.key] = batch.changed[new.key] = new
+        self._commit(batch, now)
+        log.info("alert %s %s acknowledged by %s: no reminders until it changes", rule, subject, who)
+        return new
 
     # -- reading ------------------------------------------------------------------------------
     def active(self) -> list[Alert]:

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS notifier (
     last_error TEXT, last_error_at REAL, last_success_at REAL);
 CREATE TABLE IF NOT EXISTS event (
     rule TEXT NOT NULL, subject TEXT NOT NULL, last REAL NOT NULL, PRIMARY KEY (rule, subject));
+CREATE TABLE IF NOT EXISTS ack (
+    rule TEXT NOT NULL, subject TEXT NOT NULL, who TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (rule, subject));
 """
 
 
@@ -82,8 +84,12 @@ class Outbox:
 
     # -- alert states ---------------------------------------------------------------------
     def load_alerts(self) -> list[Alert]:
-        rows = self._read("SELECT rule, subject, source, state, since, condition, condition_since, message,"
-                          " advice, notified_at, announced, changes FROM alert ORDER BY since")
+        # (a database written before acknowledgements, read-only by the CLI, has no ack table)
+        has_ack = bool(self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ack'"))
+        ack = ("k.who, k.at FROM alert a LEFT JOIN ack k USING (rule, subject)" if has_ack
+               else "NULL, NULL FROM alert a")
+        rows = self._read("SELECT a.rule, a.subject, a.source, a.state, a.since, a.condition, a.condition_since,"
+                          f" a.message, a.advice, a.notified_at, a.announced, a.changes, {ack} ORDER BY a.since")
         return [_alert(row) for row in rows]
 
     def commit(self, changed: Iterable[Alert], removed: Iterable[tuple[str, str]],
@@ -95,8 +101,14 @@ class Outbox:
         with self.db:
             if event is not None:
                 self.db.execute("INSERT OR REPLACE INTO event VALUES (?,?,?)", (*event, now))
+            changed = list(changed)
             self.db.executemany("INSERT OR REPLACE INTO alert VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                                 [_alert_row(a) for a in changed])
+            self.db.executemany("INSERT OR REPLACE INTO ack VALUES (?,?,?,?)",
+                                [(a.rule, a.subject, a.acknowledged_by, a.acknowledged_at or now)
+                                 for a in changed if a.acknowledged_by])
+            self.db.executemany("DELETE FROM ack WHERE rule = ? AND subject = ?",
+                                [a.key for a in changed if not a.acknowledged_by] + list(removed))
             self.db.executemany("DELETE FROM alert WHERE rule = ? AND subject = ?", list(removed))
             for note in notes:
                 stored.append(self._enqueue(note, _targets(note, notifiers), now))
@@ -230,11 +242,12 @@ def _alert_row(a: Alert) -> tuple[object, ...]:
 
 def _alert(row: tuple[Any, ...]) -> Alert:
     (rule, subject, source, state, since, condition, condition_since, message, advice, notified_at,
-     announced, changes) = row
+     announced, changes, who, at) = row
     return Alert(str(rule), str(subject), str(source), State(state), float(since),
                  State(condition), float(condition_since), str(message), str(advice),
                  None if notified_at is None else float(notified_at),
-                 State(announced), tuple(json.loads(str(changes))))
+                 State(announced), tuple(json.loads(str(changes))), str(who or ""),
+                 None if at is None or not who else float(at))
 
 
 def _note(row: tuple[Any, ...]) -> Notification:

@@ -6,7 +6,8 @@ reports now; `step` decides whether that becomes a state change worth a notifica
 - a non-OK condition must hold for `hold` seconds (pending) before the alert fires;
 - once fired, a change of severity (WARNING -> CRITICAL) is reported at once;
 - a return to OK is reported at once (hysteresis, applied by the rules, stops flapping);
-- a still-active alert is re-notified every `repeat` seconds (0 = never);
+- a still-active alert is re-notified every `repeat` seconds (0 = never), unless someone
+  acknowledged it: then it stays quiet until its state changes (a change clears the mark);
 - an alert that changes state too often is marked flapping: its changes are still recorded
   but only every `FLAP_QUIET` seconds notified, so a bouncing sensor cannot flood the mailbox.
 """
@@ -58,6 +59,8 @@ class Alert:
     notified_at: float | None = None
     announced: State = State.OK
     changes: tuple[float, ...] = ()
+    acknowledged_by: str = ""            # who said "seen, working on it" (no reminders meanwhile)
+    acknowledged_at: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -87,6 +90,8 @@ class Alert:
             "advice": self.advice,
             "source": self.source,
             "flapping": self.flapping,
+            "acknowledged_by": self.acknowledged_by or None,
+            "acknowledged_at": iso_time(self.acknowledged_at) if self.acknowledged_at is not None else None,
         }
 
 
@@ -149,6 +154,11 @@ def step(alert: Alert, condition: State, now: float, *, hold: float = 0.0, repea
     return _change(current, condition, since, now, _kind(alert.state, condition), flap_limit)
 
 
+def acknowledge(alert: Alert, who: str, now: float) -> Alert:
+    """`who` has seen the alert: no reminders until its state changes (worse, better or over)."""
+    return replace(alert, acknowledged_by=who, acknowledged_at=now)
+
+
 def _to_ok(alert: Alert, now: float, message: str, advice: str, flap_limit: int) -> tuple[Alert, Transition | None]:
     cleared = replace(alert, condition=State.OK, condition_since=now)
     if alert.state is State.OK:
@@ -170,7 +180,7 @@ def _change(alert: Alert, state: State, since: float, now: float, kind: Kind,
     changes = (*(t for t in alert.changes if now - t < FLAP_WINDOW), now)
     flapping = 0 < flap_limit < len(changes)
     quiet = flapping and alert.notified_at is not None and now - alert.notified_at < FLAP_QUIET
-    new = replace(alert, state=state, since=since, changes=changes)
+    new = replace(alert, state=state, since=since, changes=changes, acknowledged_by="", acknowledged_at=None)
     if quiet or state is alert.announced:
         return new, None  # flapping, or back to what the receiver was last told
     return replace(new, notified_at=now, announced=state), _transition(new, kind, alert.announced, now)
@@ -187,7 +197,7 @@ def _catch_up(alert: Alert, now: float) -> tuple[Alert, Transition | None]:
 
 def _maybe_repeat(alert: Alert, now: float, repeat: float) -> tuple[Alert, Transition | None]:
     last = alert.notified_at if alert.notified_at is not None else alert.since
-    if repeat <= 0 or now - last < repeat:
+    if repeat <= 0 or alert.acknowledged_by or now - last < repeat:
         return alert, None
     new = replace(alert, notified_at=now)
     return new, _transition(new, Kind.REPEAT, alert.state, now)

@@ -39,7 +39,8 @@ def command(ctx: CliContext, as_json: bool) -> None:
 
 def _alert_json(alert: Alert) -> dict[str, object]:
     data = alert.as_json()
-    return {key: data[key] for key in ("rule", "subject", "state", "since", "message", "advice")}
+    return {key: data[key] for key in ("rule", "subject", "state", "since", "message", "advice",
+                                       "acknowledged_by", "acknowledged_at")}
 
 
 def _print(snapshot: Snapshot) -> None:
@@ -51,7 +52,8 @@ def _print(snapshot: Snapshot) -> None:
     for alert in snapshot.alerts:
         label = click.style(f"{alert.state.label:<8}", fg=_COLOURS[alert.state], bold=True)
         click.echo(f"{label} {alert.rule} {alert.subject}  since {local_time(alert.since)}"
-                   f" ({ago(now - alert.since)} ago){'  [flapping]' if alert.flapping else ''}")
+                   f" ({ago(now - alert.since)} ago){'  [flapping]' if alert.flapping else ''}"
+                   + (f"  [acknowledged by {alert.acknowledged_by}]" if alert.acknowledged_by else ""))
         click.echo(f"         {alert.message}")
         for index, line in enumerate(alert.advice.splitlines()):
             click.echo(("         → " if index == 0 else "           ") + line)

@@ -393,10 +393,8 @@ class WebApp:
     async def acknowledge(self, request: web.Request) -> web.StreamResponse:
         fields = await self._fields(request)
         key = (fields.get("rule", ""), fields.get("subject", ""))
-        known = {(str(a.get("rule")), str(a.get("subject"))) for a in self.view.alerts()}
-        if key not in known:
+        if not self.view.acknowledge(key[0], key[1], self._who(request)):
             return _json({"error": "no such active alert"}, status=404)
-        self.view.acknowledged[key] = (self._who(request), self.view.clock())
         return self._done(request, {"rule": key[0], "subject": key[1], "acknowledged": True})
 
     async def run_audit(self, request: web.Request) -> web.StreamResponse:

@@ -65,12 +65,7 @@ def _redact(text: str | None) -> str | None:
 
 def _alerts(view: WebView) -> list[dict[str, Any]]:
     order = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "OK": 3}
-    out = []
-    for alert in view.alerts():
-        key = (str(alert.get("rule")), str(alert.get("subject")))
-        ack = view.acknowledged.get(key)
-        out.append({**alert, "acknowledged_by": ack[0] if ack else None})
-    return sorted(out, key=lambda a: (order.get(str(a.get("state")), 9), str(a.get("rule"))))
+    return sorted(view.alerts(), key=lambda a: (order.get(str(a.get("state")), 9), str(a.get("rule"))))
 
 
 def _events(view: WebView, limit: int = 50) -> list[dict[str, Any]]:

@@ -62,7 +62,8 @@ class WebView:
     raid_arrays: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     events: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=200))
-    acknowledged: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    # (rule, subject, who) -> whether that alert was active and is now acknowledged
+    acknowledge: Callable[[str, str, str], bool] = lambda rule, subject, who: False
     durations: DurationHistogram = field(default_factory=lambda: DurationHistogram())
     audit_findings: list[Finding] | None = None
     audit_ran_at: float | None = None
