@@ -141,7 +141,7 @@ class Agent:
                        services=self.state.services, alerts=lambda: [a.as_json() for a in alerting.active()],
                        delivery=alerting.delivery_status, in_store=in_store, bans=actions.bans,
                        unban=actions.unban, run_audit=actions.run_audit, raid_arrays=actions.raid_arrays,
-                       thresholds=thresholds(settings),
+                       thresholds=thresholds(settings), equipment_class=settings.environment.equipment_class,
                        acknowledge=lambda rule, subject, who: alerting.acknowledge(rule, subject, who) is not None)
 
     async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:

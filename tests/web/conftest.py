@@ -21,7 +21,11 @@ def get_json(url: str) -> object:
 @pytest.fixture(scope="module")
 def dashboard_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     root = tmp_path_factory.mktemp("dashboard")
-    with running_agent(root) as agent:
+    # a room sensor at 24 °C and 63 % RH: dew point 16.5 °C, inside class A1's allowable
+    # envelope (17 °C) but above the recommended 15 °C
+    (root / "inlet.json").write_text('{"temperature": 24.0, "humidity": 63}')
+    sensor = f'[[environment.sensors]]\nname = "rack1-inlet"\nkind = "file"\npath = "{root / "inlet.json"}"\n'
+    with running_agent(root, extra=sensor) as agent:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not get_json(agent.url + "api/guard"):
             time.sleep(0.2)
@@ -36,7 +40,7 @@ def dashboard_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]
             events = guard["events"] if isinstance(guard, dict) else []
             overview = get_json(agent.url + "api/overview")
             probes = overview["probes"] if isinstance(overview, dict) else []
-            if events and {"raid", "audit", "system"} <= {p["name"] for p in probes}:
+            if events and {"raid", "audit", "system", "environment"} <= {p["name"] for p in probes}:
                 break
             time.sleep(0.2)
         assert events, "the guard reported the hostile login attempt"

@@ -4,9 +4,11 @@ user name from the guard renders as text. Screenshots go to test-artifacts/web/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ CHROMIUM = os.environ.get("YAMORI_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 PAGES = {"overview": "", "graphs": "graphs", "raid": "raid", "postgres": "postgres", "guard": "guard",
-         "audit": "audit"}
+         "audit": "audit", "environment": "environment"}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("npm") is None,
                                 reason="chromium/npm missing: scripts/system-deps.sh installs them (make test)")
@@ -80,7 +82,7 @@ def test_every_page_loads_cleanly(browser: Any, dashboard_agent: Agent) -> None:
     # every page is reachable from the overview
     page.goto(dashboard_agent.url)
     hrefs = set(page.eval_on_selector_all("nav a", "links => links.map(a => a.getAttribute('href'))"))
-    assert {"/graphs", "/raid", "/postgres", "/guard", "/audit"} <= hrefs
+    assert {"/graphs", "/raid", "/postgres", "/guard", "/audit", "/environment"} <= hrefs
 
 
 def test_overview_shows_alerts_with_advice_and_the_rebuild(browser: Any, dashboard_agent: Agent) -> None:
@@ -142,6 +144,36 @@ def test_hostile_user_name_renders_as_text(browser: Any, dashboard_agent: Agent)
         assert events.locator("img").count() == 0, "and never becomes markup"
     assert not any(p.startswith("dialog") for p in problems)
     assert problems == []
+
+
+def test_environment_plots_the_reading_on_the_psychrometric_chart(browser: Any, dashboard_agent: Agent) -> None:
+    page, problems = open_page(browser)
+    page.goto(dashboard_agent.url + "environment")
+    chart = page.locator("figure.psychro svg")
+    assert chart.locator("polygon.recommended").count() == 1 and chart.locator("polygon.allowable").count() == 1
+    assert chart.locator("polyline.rh").count() == 5
+    point = chart.locator("circle.reading[data-sensor='rack1-inlet']")
+    assert point.get_attribute("data-inside") == "allowable", "dew point 16.5 °C: allowable, not recommended"
+    assert "WARNING" in (point.get_attribute("class") or "")
+    # the browser's own geometry agrees: the point lies inside the allowable outline, outside the recommended
+    inside = page.evaluate("""() => {
+        const svg = document.querySelector('figure.psychro svg');
+        const c = svg.querySelector('circle.reading');
+        const p = svg.createSVGPoint(); p.x = +c.getAttribute('cx'); p.y = +c.getAttribute('cy');
+        return [svg.querySelector('polygon.allowable').isPointInFill(p),
+                svg.querySelector('polygon.recommended').isPointInFill(p)];
+    }""")
+    assert inside == [True, False]
+    row = page.locator("table.sensors tr", has_text="rack1-inlet").text_content() or ""
+    assert "24.0" in row and "63" in row and "16.5" in row
+    page.screenshot(path=str(ARTIFACTS / "environment-chart.png"), full_page=True)
+    assert problems == []
+    with urllib.request.urlopen(dashboard_agent.url + "api/environment", timeout=10) as response:
+        data = json.loads(response.read())
+    [sensor] = data["sensors"]
+    assert (sensor["sensor"], sensor["state"], sensor["dew_point"]) == ("rack1-inlet", "WARNING", 16.5)
+    assert data["envelope"]["class"] == "A1" and "ASHRAE" in data["envelope"]["source"]
+    assert data["envelope"]["recommended"][0] == [18.0, 7.677], "the outline starts at 18 °C, 60 % RH"
 
 
 def test_japanese_by_accept_language(browser: Any, dashboard_agent: Agent) -> None:

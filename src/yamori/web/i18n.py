@@ -15,6 +15,18 @@ JA: dict[str, str] = {
     "PostgreSQL": "PostgreSQL",
     "Guard": "ガード",
     "Audit": "監査",
+    "Environment": "環境",
+    "sensor": "センサー",
+    "dew point": "露点",
+    "dry bulb": "乾球温度",
+    "Psychrometric chart": "空気線図",
+    "allowable": "許容範囲",
+    "recommended": "推奨範囲",
+    "Inner area: ASHRAE recommended envelope; outer area: allowable for class":
+        "内側: ASHRAE 推奨範囲、外側: 許容範囲 クラス",
+    "No room sensor reports yet: declare one under [[environment.sensors]], or a hwmon sensor with humidity.":
+        "室内センサーの値がまだありません。[[environment.sensors]] で宣言するか、"
+        "湿度のある hwmon センサーを使ってください。",
     "Log out": "ログアウト",
     "Log in": "ログイン",
     "User": "ユーザー",

@@ -162,3 +162,19 @@ def guard(view: WebView) -> dict[str, Any]:
 
 def audit(view: WebView) -> dict[str, Any]:
     return _audit(view)
+
+
+def environment_api(view: WebView) -> dict[str, Any]:
+    """Each room sensor's last reading and the envelopes it is judged by, in °C and g/kg."""
+    from . import envchart
+
+    result = view.results.get("environment")
+    return {"checked": _iso(result.started) if result else None, "sensors": envchart.sensors(result),
+            "envelope": envchart.envelope(view.equipment_class)}
+
+
+def environment(view: WebView) -> dict[str, Any]:
+    from . import envchart
+
+    data = environment_api(view)
+    return {**data, "chart": envchart.chart(data["sensors"], view.equipment_class)}

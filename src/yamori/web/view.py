@@ -61,6 +61,7 @@ class WebView:
     run_audit: Callable[[], Awaitable[list[Finding]]]
     raid_arrays: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
     thresholds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    equipment_class: str = "A1"     # [environment] class: the allowable envelope the chart draws
     events: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=200))
     # (rule, subject, who) -> whether that alert was active and is now acknowledged
     acknowledge: Callable[[str, str, str], bool] = lambda rule, subject, who: False
