@@ -66,6 +66,18 @@ def victim_session(prefix: str = DEBIAN_PREFIX) -> str:
             + fmt(VICTIM_PID, "app", "shop", VICTIM) + "LOG:  connection authorized: user=app database=shop\n")
 
 
+def hostile_log(attacks: list[tuple[str, str, str, int]], where: int, prefix: str) -> bytes:
+    """The attackers' sessions in order, the victim's own session at position `where`."""
+    parts: list[str] = []
+    for i, (host, user, db, kind) in enumerate(attacks):
+        if i == where:
+            parts.append(victim_session(prefix))
+        parts.append(connection(100 + i, host, user, db, kind, prefix))
+    if where >= len(attacks):
+        parts.append(victim_session(prefix))
+    return "".join(parts).encode()
+
+
 ATTACK = st.tuples(st.sampled_from(["198.51.100.7", "203.0.113.9", "2001:db8::66"]), NAME, NAME,
                    st.integers(0, 2))
 
@@ -74,22 +86,15 @@ ATTACK = st.tuples(st.sampled_from(["198.51.100.7", "203.0.113.9", "2001:db8::66
 @given(st.lists(ATTACK, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)))
 def test_hostile_names_never_blame_another_source(attacks: list[tuple[str, str, str, int]], where: int,
                                                   prefix: str) -> None:
-    parts: list[str] = []
-    real: set[tuple[str, str]] = set()
-    for i, (host, user, db, kind) in enumerate(attacks):
-        if i == where:
-            parts.append(victim_session(prefix))
-        parts.append(connection(100 + i, host, user, db, kind, prefix))
-        real.add((host, "" if user in ("[unknown]", "[不明]") else user))
-    if where >= len(attacks):
-        parts.append(victim_session(prefix))
-    events, suspicions = scan_stderr("".join(parts).encode(), prefix)
+    real = {(host, "" if user in ("[unknown]", "[不明]") else user) for host, user, _, _ in attacks}
+    log = hostile_log(attacks, where, prefix)
+    events, suspicions = scan_stderr(log, prefix)
     # the fast lane only ever shortcuts the careful reading: both must agree on everything
-    assert scan_stderr("".join(parts).encode(), prefix, fast=False) == (events, suspicions)
+    assert scan_stderr(log, prefix, fast=False) == (events, suspicions)
     for ev in events:
         if ev.trusted and ev.source is not None:
             assert ev.source != VICTIM
-            assert (ev.source, ev.user or "") in real, (ev, parts)
+            assert (ev.source, ev.user or "") in real, (ev, log)
         if not ev.trusted:
             assert any(s.line == ev.line for s in suspicions)
     # names without the characters that can forge structure are always attributed
@@ -144,21 +149,15 @@ def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: lis
     """Issue 9: for any names, each failure written the way PostgreSQL writes it (names raw in the
     prefix, tab-continued in the message) comes out exactly once, in order, and a trusted one
     carries the address that really connected; otherwise it is untrusted (never a wrong source)."""
-    parts: list[str] = []
-    for i, (host, user, db, kind) in enumerate(attacks):
-        if i == where:
-            parts.append(victim_session(prefix))
-        parts.append(connection(100 + i, host, user, db, kind, prefix))
-    if where >= len(attacks):
-        parts.append(victim_session(prefix))
-    events, _ = scan_stderr("".join(parts).encode(), prefix)
+    log = hostile_log(attacks, where, prefix)
+    events, _ = scan_stderr(log, prefix)
     kinds = ["no_hba_entry", "password_failed", "hba_reject"]
-    assert [e.kind for e in events] == [kinds[k] for _, _, _, k in attacks], (parts, events)
+    assert [e.kind for e in events] == [kinds[k] for _, _, _, k in attacks], (log, events)
     for ev, (host, _, _, _) in zip(events, attacks, strict=True):
         if ev.trusted:
-            assert ev.source == host, (parts, ev)   # every session here has its connection line
+            assert ev.source == host, (log, ev)   # every session here has its connection line
         else:
-            assert ev.source in (host, None), (parts, ev)
+            assert ev.source in (host, None), (log, ev)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -170,14 +169,7 @@ def test_where_reads_end_changes_nothing(attacks: list[tuple[str, str, str, int]
     reads (mid-line too), the events and suspicions are those of reading it whole. A look-ahead
     that meets the end of a read waits for more instead of deciding (a record whose names hold
     newlines came out untrusted when a read ended inside its DETAIL's prefix)."""
-    parts: list[str] = []
-    for i, (host, user, db, kind) in enumerate(attacks):
-        if i == where:
-            parts.append(victim_session(prefix))
-        parts.append(connection(100 + i, host, user, db, kind, prefix))
-    if where >= len(attacks):
-        parts.append(victim_session(prefix))
-    data = "".join(parts).encode()
+    data = hostile_log(attacks, where, prefix)
     whole, suspicions = scan_stderr(data, prefix)
     reader = LogReader("stderr", prefix)
     got = []
