@@ -87,3 +87,28 @@ def test_records_older_than_the_backlog_are_skipped_on_first_start(tmp_path: Pat
     sink = ListSink()
     service.poll_once(sink)
     assert service.counts["password_failed"] == 1
+
+
+def test_one_failure_in_two_formats_either_side_of_a_second_is_counted_once(tmp_path: Path) -> None:
+    """PostgreSQL stamps `%t` with its own clock reading, apart from the one jsonlog (and csvlog,
+    `%m`) use: a failure at 09:59:19.9995 is 09:59:19 in the .log and 09:59:20.000 in the .json
+    (seen with a real server in tests/guard/test_guard_integrity_pg.py, under load)."""
+    import json
+
+    (tmp_path / "postgresql-Wed.log").write_text(
+        "2026-11-25 09:59:19 UTC [10] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=5000\n"
+        '2026-11-25 09:59:19 UTC [10] eve@postgres FATAL:  password authentication failed for user "eve"\n'
+        "2026-11-25 09:59:21 UTC [11] [unknown]@[unknown] LOG:  connection received: host=203.0.113.9 port=5001\n"
+        '2026-11-25 09:59:21 UTC [11] eve@postgres FATAL:  password authentication failed for user "eve"\n')
+    records = [{"timestamp": stamp, "pid": pid, "remote_host": "203.0.113.9", "error_severity": sev, "message": msg,
+                **({"user": "eve", "dbname": "postgres"} if sev == "FATAL" else {})}
+               for stamp, pid, sev, msg in [
+                   ("2026-11-25 09:59:19.999 UTC", 10, "LOG", "connection received: host=203.0.113.9 port=5000"),
+                   ("2026-11-25 09:59:20.000 UTC", 10, "FATAL", 'password authentication failed for user "eve"'),
+                   ("2026-11-25 09:59:21.000 UTC", 11, "LOG", "connection received: host=203.0.113.9 port=5001"),
+                   ("2026-11-25 09:59:21.001 UTC", 11, "FATAL", 'password authentication failed for user "eve"')]]
+    (tmp_path / "postgresql-Wed.json").write_text("".join(json.dumps(r) + "\n" for r in records))
+    service = GuardService(settings(tmp_path, logs=[str(tmp_path / "postgresql-*")], log_line_prefix="%t [%p] %q%u@%d ",
+                                    max_failures=99), clock=lambda: NOW)
+    events = service.poll_once(ListSink()) + service.poll_once(ListSink())
+    assert [(e.time or "")[:19] for e in events] == ["2026-11-25T09:59:19", "2026-11-25T09:59:21"], events

@@ -91,6 +91,18 @@ def test_a_replacement_router_dated_before_the_old_one_is_not_taken_for_a_flip()
     assert t.observe("eth0", "192.0.2.1", B, 1010, gateway=True) == []
 
 
+def test_a_stale_entry_read_again_is_no_flip() -> None:
+    # `net neighbours` run twice: the kernel still holds the old router's entry (dated by its old
+    # confirmation) while the probes hear the new one
+    t = Tracker(window=600)
+    t.observe("eth0", "192.0.2.1", A, 1000, gateway=True)
+    assert [c.kind for c in t.observe("eth0", "192.0.2.1", B, 1010, gateway=True)] == ["gateway"]
+    assert t.observe("eth0", "192.0.2.1", A, 1000, gateway=True) == []
+    assert t.observe("eth0", "192.0.2.1", B, 1020, gateway=True) == []
+    # the old MAC answering anew (a later time) is a flip all the same
+    assert [c.kind for c in t.observe("eth0", "192.0.2.1", A, 1030, gateway=True)] == ["duplicate"]
+
+
 def test_the_last_heard_mac_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "lan.json"
     t = Tracker(window=600)

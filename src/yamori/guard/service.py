@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class GuardService:
         self.policy = Policy(self.g, Inventory(settings.inventory), clock=clock, max_sources=self.g.max_sources)
         self.readers: dict[str, LogReader] = {}
         self.formats_seen: dict[tuple[str, str, str, str | None, str | None], Counter[str]] = {}
+        self.stem_formats: dict[str, set[str]] = {}   # the formats read so far of each server's log
         self.counts: Counter[str] = Counter()
         self.digest = Digest()
         self.digest_day = self._day()
@@ -174,16 +175,29 @@ class GuardService:
         """One server writing .log, .csv and .json (log_destination = 'stderr,csvlog,jsonlog'):
         each failure counted once. Records of one server (same file name without its extension)
         are matched as multisets by time (to the second), kind and names: the n-th such failure
-        read from one format is the n-th of any other."""
+        read from one format is the n-th of any other. The second may differ by one between
+        formats: PostgreSQL stamps `%t` with its own clock reading, apart from the one `%m`,
+        csvlog and jsonlog share, so a failure near a second's end can fall on either side."""
         stem = _stem(path)
-        key = (stem, (ev.time or "")[:19], ev.kind, ev.user, ev.database)
+        second = (ev.time or "")[:19]
+        names = (ev.kind, ev.user, ev.database)
+        if stem not in self.stem_formats and len(self.stem_formats) >= 1024:
+            self.stem_formats.clear()   # bounded (one entry per log file name: a day's, usually)
+        formats = self.stem_formats.setdefault(stem, set())
+        formats.add(fmt)
+        for when in (second, *(_next_seconds(second) if len(formats) > 1 else ())):
+            seen = self.formats_seen.get((stem, when, *names))
+            if seen is not None and seen[fmt] < max((n for f, n in seen.items() if f != fmt), default=0):
+                seen[fmt] += 1
+                return True
+        key = (stem, second, *names)
         seen = self.formats_seen.get(key)
         if seen is None:
             seen = self.formats_seen[key] = Counter()
             if len(self.formats_seen) > 65536:   # bounded: the oldest keys go first
                 self.formats_seen.pop(next(iter(self.formats_seen)))
         seen[fmt] += 1
-        return seen[fmt] <= max((n for f, n in seen.items() if f != fmt), default=0)
+        return False
 
     def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
         reader = self.readers.get(key)
@@ -348,6 +362,15 @@ async def run_foreground(make: Callable[[], GuardService], sink: Sink,
 def make_with(old: GuardService, settings: Settings) -> GuardService:
     """A guard on new settings that goes on where `old` stopped (positions on disk, same hooks)."""
     return GuardService(settings, clock=old.clock, on_event=old.on_event, root=old.root)
+
+
+def _next_seconds(second: str) -> tuple[str, ...]:
+    """The seconds before and after an ISO time stamp cut to the second (none if unreadable)."""
+    try:
+        at = datetime.fromisoformat(second)
+    except ValueError:
+        return ()
+    return tuple((at + timedelta(seconds=d)).isoformat()[:19] for d in (-1, 1))
 
 
 def _stem(path: str) -> str:

@@ -55,6 +55,11 @@ class Tracker:
         heard = self.current.get(key)
         latest = next((e for e in entries if e.mac == heard), None)
         mine = next((e for e in entries if e.mac == mac), None)
+        if mine is not None and at <= mine.last_seen and heard is not None and heard != mac:
+            # the same sighting read again (a stale kernel entry the table still holds, dated by
+            # its old confirmation): no news, and not "heard last" either
+            mine.first_seen = min(mine.first_seen, at)
+            return []
         if mine is None:
             mine = Seen(mac, at, at)
             entries.append(mine)

@@ -268,11 +268,13 @@ class StderrScanner:
         details, j, orphan_after = self._secondaries(buf, j, final, heads)
         if details is _DEFER or (j >= len(buf) and not final):
             return _DEFER
+        if not parses:
+            # no reading here: what looked like this line's continuation may hold the real record
+            # start (a newline inside a name in its prefix), so its hits are still read
+            return None
         self.consumed = j   # the record's own lines (its DETAIL included): no hit in them is a record
         if spans and len({_key(p) for _, p in spans}) == 1:
             self.explained = self.base + start   # lines in between are inside this record's names
-        if not parses:
-            return None
         lineno = self.line_of(start)
         return self._decide(parses, str(details), lineno, self.base + start, orphan_before or orphan_after)
 
