@@ -70,7 +70,10 @@ class FastLane:
     def __init__(self, scanner: Scanner) -> None:
         self.s = scanner
         cat = scanner.catalog
-        prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME)
+        # records of a backend (failures, their DETAIL, `connection received`) always carry what
+        # follows %q; the next record's start may be any process's
+        prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME, session=True)
+        any_prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME)
         encs = list(cat.encryption_names)
         self.templates: list[Template] = list(cat.templates)
         alts = []
@@ -82,8 +85,8 @@ class FastLane:
         # (compiled on first use: the pair below reads the usual records, this regex the others)
         self._line = f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{factored(alts, 'pna')})"
         secondary = factored([(x, "") for x in cat.secondary], "D")
-        self.detail_rx = re.compile(f"{prefix}(?:{secondary})")
-        self.after_rx = _after(scanner, prefix, secondary)
+        self.detail_rx = re.compile(f"{any_prefix}(?:{secondary})")
+        self.after_rx = _after(scanner, any_prefix, secondary)
         conns = "|".join(f"(?P<c{i}>{pattern_text(m, ('host', 'port'), (), tag=f'c{i}_')})"
                          for i, m in enumerate(_conn_msgstrs(scanner)))
         self.conn_rx = re.compile(f"{prefix}(?:{fatal})(?:{conns})")

@@ -8,6 +8,7 @@ against the message (see yamori.postgres.log) rather than trusting one parse.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,14 +60,22 @@ class Prefix:
     text: str
     pattern: str
     escapes: frozenset[str]
+    session: frozenset[str] = frozenset()   # the groups after %q
+
+    def session_missing(self, groups: Mapping[str, str | None]) -> bool:
+        """The reading leaves out what follows %q, as only a non-session process writes it. Every
+        authentication failure comes from a backend, a session process, which always writes it."""
+        return bool(self.session) and all(groups.get(name) is None for name in self.session)
 
     def with_values(self, values: dict[str, str]) -> re.Pattern[str]:
         """The prefix with the free fields pinned to exact values (to verify one reading)."""
         return re.compile(compile_prefix_pattern(self.text, values), re.DOTALL)
 
 
-def compile_prefix_pattern(text: str, pinned: dict[str, str] | None = None, free: str | None = None) -> str:
-    """Regex text for a log_line_prefix. `%q` makes the rest optional (non-session processes)."""
+def compile_prefix_pattern(text: str, pinned: dict[str, str] | None = None, free: str | None = None,
+                           session: bool = False) -> str:
+    """Regex text for a log_line_prefix. `%q` makes the rest optional (non-session processes);
+    with `session`, the rest is required (a record of a backend, such as every auth failure)."""
     out: list[str] = []
     optional = False
     seen: set[str] = set()
@@ -101,7 +110,7 @@ def compile_prefix_pattern(text: str, pinned: dict[str, str] | None = None, free
         seen.add(esc)
         out.append(f" *{group} *" if pad else group)
     if optional:
-        out.append(")?")
+        out.append(")" if session else ")?")
     return "".join(out)
 
 
@@ -109,7 +118,9 @@ def compile_prefix(text: str) -> Prefix:
     pattern = compile_prefix_pattern(text)
     re.compile(pattern)
     escapes = frozenset(m.group(1) for m in re.finditer(r"%-?\d*([a-zA-Z])", text))
-    return Prefix(text, pattern, escapes)
+    after_q = text.split("%q", 1)[1] if "%q" in text.replace("%%", "") else ""
+    session = frozenset(m.group(1) for m in re.finditer(r"%-?\d*([a-zA-Z])", after_q) if m.group(1) in _ESCAPES)
+    return Prefix(text, pattern, escapes, session)
 
 
 # -- timestamps -------------------------------------------------------------------------------

@@ -315,6 +315,8 @@ class StderrScanner:
         make the message's own split ambiguous beyond its shortest and longest reading)."""
         out: list[_Parse] = []
         g = reading.groups
+        if self.prefix.session_missing(g):
+            return out   # no backend writes a record without what follows %q
         for t in self.catalog.templates:
             if t.marker not in message:
                 continue
@@ -429,9 +431,9 @@ class StderrScanner:
         (a newline in a name, names at most NAMEDATALEN bytes); None when j starts no record.
         Raises _NeedMore when the buffer ends before that is known and more data may follow
         (not `final`): deciding "no record" there would depend on where a read happened to end."""
-        end = j
+        end = j - 1   # (an empty line at j ends at j: the next search starts after it)
         for _ in range(SPAN_LINES):
-            nxt = buf.find(b"\n", end + 1) if end > j else buf.find(b"\n", j)
+            nxt = buf.find(b"\n", end + 1)
             if nxt < 0 and not final and len(buf) - j <= SPAN_BYTES:
                 raise _NeedMore
             if nxt < 0 or nxt - j > SPAN_BYTES:
@@ -460,8 +462,9 @@ class StderrScanner:
 
     def _parse(self, reading: _Reading, message: str) -> list[_Parse]:
         out: list[_Parse] = []
+        backend = not self.prefix.session_missing(reading.groups)
         for template, fields in self.catalog.match(message):
-            if self._consistent(reading, fields):
+            if backend and self._consistent(reading, fields):
                 out.append(_Parse(template, fields, reading.groups, reading.prefix_text))
             else:
                 out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}, reading.prefix_text))
