@@ -70,8 +70,8 @@ class FastLane:
     def __init__(self, scanner: Scanner) -> None:
         self.s = scanner
         cat = scanner.catalog
-        # records of a backend (failures, their DETAIL, `connection received`) always carry what
-        # follows %q; the next record's start may be any process's
+        # a backend's failure and its `connection received` always carry what follows %q; a DETAIL
+        # and the next record's start are read as the careful path reads them (%q part optional)
         prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME, session=True)
         any_prefix = compile_prefix_pattern(scanner.prefix.text, free=NAME)
         encs = list(cat.encryption_names)
