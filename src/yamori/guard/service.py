@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..service import Sink
 from . import nft
 from .bans import BanStore
 from .digest import Digest
+from .formats import FormatMatch
 from .journal import JournalReader
 from .policy import Ban, Policy, event_epoch, refused
 from .protect import Protected, host_dependencies
@@ -57,8 +58,7 @@ class GuardService:
         self.bans = BanStore(state)
         self.policy = Policy(self.g, Inventory(settings.inventory), clock=clock, max_sources=self.g.max_sources)
         self.readers: dict[str, LogReader] = {}
-        self.formats_seen: dict[tuple[str, str, str, str | None, str | None], Counter[str]] = {}
-        self.stem_formats: dict[str, set[str]] = {}   # the formats read so far of each server's log
+        self.formats = FormatMatch()
         self.counts: Counter[str] = Counter()
         self.digest = Digest()
         self.digest_day = self._day()
@@ -159,7 +159,7 @@ class GuardService:
                                               str(ParseProblem(chunk.path, err.line, err.reason, err.first.field)),
                                               file=chunk.path, line=err.line))
                 continue
-            events += [ev for ev in got if not self._seen_in_other_format(chunk.path, reader.fmt, ev)]
+            events += [ev for ev in got if not self.formats.seen_before(chunk.path, reader.fmt, ev)]
         self.tailer.save()
         if self.journal is not None:
             events += self.journal.poll()
@@ -170,34 +170,6 @@ class GuardService:
         if self.tailer.problems or self.bans.problems:
             self.report_problems(sink)
         return events
-
-    def _seen_in_other_format(self, path: str, fmt: str, ev: AuthEvent) -> bool:
-        """One server writing .log, .csv and .json (log_destination = 'stderr,csvlog,jsonlog'):
-        each failure counted once. Records of one server (same file name without its extension)
-        are matched as multisets by time (to the second), kind and names: the n-th such failure
-        read from one format is the n-th of any other. The second may differ by one between
-        formats: PostgreSQL stamps `%t` with its own clock reading, apart from the one `%m`,
-        csvlog and jsonlog share, so a failure near a second's end can fall on either side."""
-        stem = _stem(path)
-        second = (ev.time or "")[:19]
-        names = (ev.kind, ev.user, ev.database)
-        if stem not in self.stem_formats and len(self.stem_formats) >= 1024:
-            self.stem_formats.clear()   # bounded (one entry per log file name: a day's, usually)
-        formats = self.stem_formats.setdefault(stem, set())
-        formats.add(fmt)
-        for when in (second, *(_next_seconds(second) if len(formats) > 1 else ())):
-            seen = self.formats_seen.get((stem, when, *names))
-            if seen is not None and seen[fmt] < max((n for f, n in seen.items() if f != fmt), default=0):
-                seen[fmt] += 1
-                return True
-        key = (stem, second, *names)
-        seen = self.formats_seen.get(key)
-        if seen is None:
-            seen = self.formats_seen[key] = Counter()
-            if len(self.formats_seen) > 65536:   # bounded: the oldest keys go first
-                self.formats_seen.pop(next(iter(self.formats_seen)))
-        seen[fmt] += 1
-        return False
 
     def _reader(self, key: str, path: str, data: bytes, start: int, new: bool) -> LogReader:
         reader = self.readers.get(key)
@@ -362,25 +334,6 @@ async def run_foreground(make: Callable[[], GuardService], sink: Sink,
 def make_with(old: GuardService, settings: Settings) -> GuardService:
     """A guard on new settings that goes on where `old` stopped (positions on disk, same hooks)."""
     return GuardService(settings, clock=old.clock, on_event=old.on_event, root=old.root)
-
-
-def _next_seconds(second: str) -> tuple[str, ...]:
-    """The seconds before and after an ISO time stamp cut to the second (none if unreadable)."""
-    try:
-        at = datetime.fromisoformat(second)
-    except ValueError:
-        return ()
-    return tuple((at + timedelta(seconds=d)).isoformat()[:19] for d in (-1, 1))
-
-
-def _stem(path: str) -> str:
-    """postgresql-2026-12-06.log / .csv / .json / .log.1 -> postgresql-2026-12-06"""
-    name = path
-    for _ in range(2):
-        base, dot, ext = name.rpartition(".")
-        if dot and (ext.isdigit() or ext in ("log", "csv", "json")):
-            name = base
-    return name
 
 
 class PrintSink:
