@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiosmtpd.handlers import Message
 from aiosmtpd.smtp import SMTP
+from tests.support.agentconf import QUIET
 
 from yamori.agent import Agent
 from yamori.config import parse_config
@@ -49,14 +50,7 @@ proc = "{tmp_path / 'proc'}"
 sys = "{tmp_path / 'sys'}"
 hostname = "testhost"
 
-[probes.system]
-enabled = false
-[probes.hwmon]
-enabled = false
-[probes.conntrack]
-enabled = false
-[audit]
-enabled = false
+{QUIET}
 [guard]
 enabled = false
 [environment.smart]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from click.testing import CliRunner
+from tests.support.agentconf import QUIET
 
 from yamori.alerts.engine import Alerting
 from yamori.alerts.outbox import Outbox
@@ -160,14 +161,7 @@ async def test_healthz_and_the_status_page_show_the_webhook_host_only(tmp_path: 
         [agent]
         listen = "127.0.0.1:0"
         state_dir = "{tmp_path / 'var'}"
-        [probes.system]
-        enabled = false
-        [probes.hwmon]
-        enabled = false
-        [probes.conntrack]
-        enabled = false
-        [audit]
-        enabled = false
+        {QUIET}
         [guard]
         enabled = false
         [alerts.webhook]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tests.support.agentconf import QUIET
 from tests.support.pgcluster import Cluster, running_cluster
 
 from yamori.agent import Agent
@@ -44,14 +45,7 @@ hostname = "{host}"
 [store]
 backend = "postgres"
 dsn = "{dsn}"
-[probes.system]
-enabled = false
-[probes.hwmon]
-enabled = false
-[probes.conntrack]
-enabled = false
-[audit]
-enabled = false
+{QUIET}
 [guard]
 enabled = false
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tests.support.agentconf import QUIET
 from tests.support.netns import can_use_netns, netns
 
 from yamori.agent import Agent
@@ -43,14 +44,7 @@ listen = "127.0.0.1:0"
 state_dir = "{tmp_path / 'var'}"
 proc = "{tmp_path / 'proc'}"
 sys = "{tmp_path / 'sys'}"
-[probes.system]
-enabled = false
-[probes.hwmon]
-enabled = false
-[probes.conntrack]
-enabled = false
-[audit]
-enabled = false
+{QUIET}
 [guard]
 enabled = false
 nft = {command!r}
