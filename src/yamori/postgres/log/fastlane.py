@@ -96,8 +96,6 @@ class FastLane:
         # the pair, with what follows it read first, when it can be (`after_rx`, in a lookahead: its
         # groups close before the pair's, so `lastgroup` is still the template's); the two lines
         # end where `fullmatch` on them would end them (no part of the pair matches a newline)
-        self.pair_rx = None if pair is None else re.compile(
-            rf"(?=[^\n]*+\n[^\n]*+(?:{self.after_rx.pattern}(?P<after>))?+)(?:{pair})(?=\n|\Z)")
         groups = set(re.findall(r"\(\?P<(\w+)>", self._line))
         self.prefix_groups = frozenset(k for k in ("p", "u", "d", "h", "r", "m", "t", "n") if k in groups)
         # per template: the group names of user, database, host, encryption (None when absent)
@@ -118,6 +116,12 @@ class FastLane:
         # fields above, %p of both lines, the host of each connection alternative; as group
         # numbers (group() looks a name up in a dict each time: ~30 per failure line)
         hosts = tuple(h for _, h in self.pair_alts)
+        # only the groups read below capture: the regex engine's cost grows with the number of
+        # groups (each one it passes is recorded and copied into the match), and a pair has ~200
+        read = {n for _, _, names in self.finish_spec for n in names} | set(PAIR_NAMES) | set(hosts)
+        read |= {f"t{i}" for i in range(len(self.templates))}   # (lastgroup names the template)
+        self.pair_rx = None if pair is None else re.compile(uncaptured(
+            rf"(?=[^\n]*+\n[^\n]*+(?:{self.after_rx.pattern}(?P<after>))?+)(?:{pair})(?=\n|\Z)", read))
         number = self.pair_rx.groupindex if self.pair_rx is not None else {}
         self.pair_spec: dict[str, tuple[Template, bool, tuple[str | int, ...]]] = {
             f"t{i}": (t, db, tuple(number.get(n, n) for n in (*names, *PAIR_NAMES, *hosts)))
@@ -363,6 +367,12 @@ def _after(scanner: Scanner, prefix: str, secondary: str) -> re.Pattern[str]:
     # newline, no second secondary record; else (no record) the line must be a record start
     return re.compile(rf"\n(?!\t)(?:{_renamed(detail, 'd_')}(?P<dm>[^\n]*+(?:\n\t[^\n]*+)*+))?+"
                       rf"(?(dm)\n(?!\t)(?!{_renamed(detail, 'x_')})|)(?={start}[^\n]*\n)")
+
+
+def uncaptured(pattern: str, keep: set[str]) -> str:
+    """The pattern with every named group not in `keep` made non-capturing (the same matches:
+    no pattern here refers back to a group, except `(?(dm)...)`, which keeps `dm`)."""
+    return re.sub(r"\(\?P<(\w+)>", lambda m: m.group(0) if m.group(1) in keep else "(?:", pattern)
 
 
 def _renamed(pattern: str, tag: str) -> str:

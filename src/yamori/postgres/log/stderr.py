@@ -265,7 +265,8 @@ class StderrScanner:
                 start = min(s for s, _ in loose)
         # the DETAIL of this record repeats its prefix exactly (same ereport call): known by that
         heads = tuple({p.prefix_text.encode() for p in parses if "\n" in p.prefix_text})
-        details, j, orphan_after = self._secondaries(buf, j, final, heads)
+        pids = {p.groups.get("p") for p in parses}
+        details, j, orphan_after = self._secondaries(buf, j, final, heads, pids.pop() if len(pids) == 1 else None)
         if details is _DEFER or (j >= len(buf) and not final):
             return _DEFER
         if not parses:
@@ -356,10 +357,11 @@ class StderrScanner:
                 out.append(_Reading(pm.groupdict(), m.group(), line[m.end():], line[:m.start()]))
         return out
 
-    def _secondaries(self, buf: bytes, j: int, final: bool,
-                     heads: tuple[bytes, ...] = ()) -> tuple[str | object, int, bool]:
+    def _secondaries(self, buf: bytes, j: int, final: bool, heads: tuple[bytes, ...] = (),
+                     pid: str | None = None) -> tuple[str | object, int, bool]:
         """DETAIL/HINT records right after the failure; whether the line after them is an orphan.
-        `heads`: the record's own prefix text when it spans lines (its DETAIL repeats it)."""
+        `heads`: the record's own prefix text when it spans lines (its DETAIL repeats it);
+        `pid`: the record's backend."""
         details: list[str] = []
         while j < len(buf):
             e = buf.find(b"\n", j)
@@ -403,7 +405,14 @@ class StderrScanner:
                     details.append(buf[j + 1:e].decode("utf-8", "replace"))
                     j = e + 1
                 continue
-            if m.group("label") not in self.secondary:
+            try:
+                backend_secondary = m.group("label") not in self.secondary and self._backend_secondary(
+                    buf, j, e, pid, final)
+            except _NeedMore:
+                return _DEFER, j, False
+            if backend_secondary:
+                pass   # the first reading leaves out what follows %q: the backend's DETAIL, read as such
+            elif m.group("label") not in self.secondary:
                 try:
                     spanned = self._spanned_start(buf, j, final)
                 except _NeedMore:
@@ -416,6 +425,8 @@ class StderrScanner:
                 label = spanned[0]  # type: ignore[index]
                 details.append(line.rsplit("\n", 1)[-1].split(label, 1)[-1])
                 e = spanned[1]  # type: ignore[index]
+            elif m.group("label") not in self.secondary:
+                details.append(self._secondary_text(line, pid))
             else:
                 details.append(line[m.end():])
             j = e + 1
@@ -425,6 +436,41 @@ class StderrScanner:
                 details.append(buf[j + 1:e].decode("utf-8", "replace"))
                 j = e + 1
         return "\n".join(details), j, False
+
+    def _backend_secondary(self, buf: bytes, j: int, e: int, pid: str | None, final: bool) -> bool:
+        """The line at buf[j:e] reads as a secondary record (DETAIL...) of backend `pid`, and
+        every reading of it (with its continuation lines) as an authentication failure leaves
+        out what follows %q, which no backend does: a label inside its names made its first
+        reading another record's. (A backend writes one failure; its DETAIL follows it.)"""
+        if pid is None or not self.prefix.session:
+            return False
+        line = buf[j:e].decode("utf-8", "replace")
+        k = e + 1
+        while k < len(buf) and buf[k] == 9:
+            n = buf.find(b"\n", k)
+            n = len(buf) if n < 0 else n
+            line += "\n" + buf[k + 1:n].decode("utf-8", "replace")
+            k = n + 1
+        if k >= len(buf) and not final:
+            raise _NeedMore   # more continuation lines may follow: the message is not all here
+        first, _, rest = line.partition("\n")
+        extra = "\n" + rest if rest else ""
+        secondary = False
+        for r in self._readings(first):
+            if self.prefix.session_missing(r.groups):
+                continue
+            if r.label in self.secondary:
+                secondary = secondary or r.groups.get("p") == pid
+            elif self.catalog.match(r.message + extra):
+                return False   # a backend's failure reading: not for this rule to decide
+        return secondary
+
+    def _secondary_text(self, line: str, pid: str | None) -> str:
+        """The text of the secondary record `_backend_secondary` found in the line."""
+        for r in self._readings(line):
+            if not self.prefix.session_missing(r.groups) and r.label in self.secondary and r.groups.get("p") == pid:
+                return r.message
+        return ""
 
     def _spanned_start(self, buf: bytes, j: int, final: bool = True) -> tuple[str, int] | None:
         """(label, end of its line) when a record starts at j with a prefix over several lines
