@@ -21,10 +21,10 @@ from .prefix import Prefix, compile_prefix_pattern, iso_time
 
 NAME = r"[A-Za-z0-9_.\-]{1,63}|\[unknown\]|\[不明\]"
 WINDOW = 4096
-AFTER = 1024   # bytes after a failure line `after_rx` looks at (longer secondary records: `_details`)
+AFTER = 1024   # bytes after a failure line `_after` looks at (longer secondary records: `_details`)
 NIL = "nil"
 FINISH_READ = 10   # the groups `_finish` reads (finish_spec's names)
-# then a pair match's: %p of the failure and connection lines, whether `after_rx` read what follows,
+# then a pair match's: %p of the failure and connection lines, whether `_after` read what follows,
 # %p and text of the secondary record it read; then the host of each connection alternative
 PAIR_NAMES = ("p", "k_p", "after", "d_p", "dm")
 PAIR_READ = FINISH_READ + len(PAIR_NAMES)
@@ -86,14 +86,14 @@ class FastLane:
         self._line = f"{_NIL_GROUP}{prefix}(?:{fatal})(?:{factored(alts, 'pna')})"
         secondary = factored([(x, "") for x in cat.secondary], "D")
         self.detail_rx = re.compile(f"{any_prefix}(?:{secondary})")
-        self.after_rx = _after(scanner, any_prefix, secondary)
+        after = _after(scanner, any_prefix, secondary)   # (regex text: read inside the pair's)
         conns = "|".join(f"(?P<c{i}>{pattern_text(m, ('host', 'port'), (), tag=f'c{i}_')})"
                          for i, m in enumerate(_conn_msgstrs(scanner)))
         self.conn_rx = re.compile(f"{prefix}(?:{fatal})(?:{conns})")
         self.conn_markers = [m for _, m in scanner.conn_markers]
         self._roles: dict[str, bool | None] = {}
         pair, self.pair_alts = _pair(scanner, prefix, fatal, conns, self._line, self.conn_markers)
-        # the pair, with what follows it read first, when it can be (`after_rx`, in a lookahead: its
+        # the pair, with what follows it read first, when it can be (`_after`, in a lookahead: its
         # groups close before the pair's, so `lastgroup` is still the template's); the two lines
         # end where `fullmatch` on them would end them (no part of the pair matches a newline)
         groups = set(re.findall(r"\(\?P<(\w+)>", self._line))
@@ -121,7 +121,7 @@ class FastLane:
         read = {n for _, _, names in self.finish_spec for n in names} | set(PAIR_NAMES) | set(hosts)
         read |= {f"t{i}" for i in range(len(self.templates))}   # (lastgroup names the template)
         self.pair_rx = None if pair is None else re.compile(uncaptured(
-            rf"(?=[^\n]*+\n[^\n]*+(?:{self.after_rx.pattern}(?P<after>))?+)(?:{pair})(?=\n|\Z)", read))
+            rf"(?=[^\n]*+\n[^\n]*+(?:{after}(?P<after>))?+)(?:{pair})(?=\n|\Z)", read))
         number = self.pair_rx.groupindex if self.pair_rx is not None else {}
         self.pair_spec: dict[str, tuple[Template, bool, tuple[str | int, ...]]] = {
             f"t{i}": (t, db, tuple(number.get(n, n) for n in (*names, *PAIR_NAMES, *hosts)))
@@ -147,7 +147,7 @@ class FastLane:
         One match reads both lines. This is exactly what `_single` concludes for them: the newest
         connection marker before the failure is on that line (it is within WINDOW), and no part
         of either pattern can match a newline, so each line is read as it would be alone.
-        Usually the same match also reads what follows (`after_rx`, in a lookahead)."""
+        Usually the same match also reads what follows (`_after`, in a lookahead)."""
         m = self.pair_rx.match(buf[cs:le + AFTER].decode("utf-8", "replace"))   # type: ignore[union-attr]
         if m is None:
             return None
@@ -163,7 +163,7 @@ class FastLane:
                 break
         else:
             return None
-        if after is not None:   # `after_rx` read what follows
+        if after is not None:   # `_after` read what follows
             if detail_text is not None and detail_pid != pid:   # a secondary record: its %p
                 return None
             details = detail_text
@@ -349,7 +349,7 @@ def factored(items: list[tuple[str, str]], prefer: str = "") -> str:
                     else re.escape(c) + f"(?:{factored(groups[c], prefer)})" for c in order)
 
 
-def _after(scanner: Scanner, prefix: str, secondary: str) -> re.Pattern[str]:
+def _after(scanner: Scanner, prefix: str, secondary: str) -> str:
     """What `_details` reads after a failure line, as one match on the text from the failure
     line's newline on, for the usual shapes: no secondary record, or one (with its tab
     continuation lines), then a whole record-start line. No match: ask `_details`.
@@ -365,8 +365,8 @@ def _after(scanner: Scanner, prefix: str, secondary: str) -> re.Pattern[str]:
     start = f"(?:{_renamed(prefix, 'f_')}(?:{labels})|{_renamed(scanner.start_rx.pattern, 's_')})"
     # the secondary record, if `detail_rx` reads one here, is taken whole (possessive): then one
     # newline, no second secondary record; else (no record) the line must be a record start
-    return re.compile(rf"\n(?!\t)(?:{_renamed(detail, 'd_')}(?P<dm>[^\n]*+(?:\n\t[^\n]*+)*+))?+"
-                      rf"(?(dm)\n(?!\t)(?!{_renamed(detail, 'x_')})|)(?={start}[^\n]*\n)")
+    return (rf"\n(?!\t)(?:{_renamed(detail, 'd_')}(?P<dm>[^\n]*+(?:\n\t[^\n]*+)*+))?+"
+            rf"(?(dm)\n(?!\t)(?!{_renamed(detail, 'x_')})|)(?={start}[^\n]*\n)")
 
 
 def uncaptured(pattern: str, keep: set[str]) -> str:
