@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from ...records import AuthEvent
 from .catalog import LOCALE_DIR, Catalog, Template, catalog, hba_rule_source
 from .fastlane import FastLane
-from .prefix import Prefix, compile_prefix, compile_prefix_pattern, iso_time
+from .lines import DEFER, NAMEDATALEN, SPAN_BYTES, SPAN_LINES, LineGrammar, Reading
+from .prefix import Prefix, compile_prefix, iso_time
 
 LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
-NAMEDATALEN = 63            # PostgreSQL truncates user and database names to this many bytes
-SPAN_LINES = 2 * NAMEDATALEN + 2   # lines a record's prefix may span (newlines in %u and %d)
-SPAN_BYTES = 512            # ... and bytes (two names of 63 bytes and the prefix's fixed text)
 _SEARCH_STEPS = (4096, 65536, LOOKBACK)
 MAX_SUSPICIONS = 1000       # kept per feed (the reader caps its own list too)
 
@@ -37,14 +35,6 @@ class Suspicion:
     line: int | None
     reason: str
     user: str | None = None
-
-
-@dataclass(slots=True)
-class _Reading:
-    groups: dict[str, str | None]
-    label: str
-    message: str
-    prefix_text: str
 
 
 @dataclass(slots=True)
@@ -76,21 +66,15 @@ class StderrScanner:
         self.file = file
         self.log_timezone = log_timezone
         cat = self.catalog
-        labels = [f"{s}:  " for s in cat.severities] + list(cat.secondary)
-        self.secondary = frozenset(cat.secondary)
-        alt = "|".join(re.escape(x) for x in sorted(set(labels), key=len, reverse=True))
-        self.label_rx = re.compile(f"(?:{alt})")
-        self.prefix_rx = re.compile(self.prefix.pattern, re.DOTALL)
-        self.greedy_prefix_rx = re.compile(compile_prefix_pattern(prefix, free="(?:.*)"), re.DOTALL)
-        self.start_rx = re.compile(f"{self.prefix.pattern}(?P<label>{alt})")
+        self.grammar = grammar = LineGrammar(self.prefix, cat)
+        self.label_rx, self.prefix_rx, self.start_rx = grammar.label_rx, grammar.prefix_rx, grammar.start_rx
+        self.greedy_prefix_rx, self.secondary, self.bare = grammar.greedy_prefix_rx, grammar.secondary, grammar.bare
         fatal = [f"{s}:  ".encode() for s in cat.severities if s == "FATAL"]
         self.markers = tuple(dict.fromkeys(fatal + [m.encode() for m in cat.noise_markers]))
         # An empty prefix also accepts bare messages without a severity label (a line copied out
         # of a log, as in incident 1): then every message marker is a hit.
-        self.bare = prefix == ""
         if self.bare:
             self.markers += tuple(m.encode() for m in cat.markers)
-            self.start_rx = re.compile(f"(?P<label>{alt}|)")
         self.conn_markers = [(rx, m.encode()) for rx, m in cat.conn_received]
         # The severity labels hit on every failure line: a regex loop finds them in C, ~2x faster
         # than a Python loop of find(); the rare message markers stay with find(), which skips
@@ -163,7 +147,7 @@ class StderrScanner:
             result: AuthEvent | object | None = fast(buf, ls, le, final) if fast is not None else None
             if result is None:
                 result = self._event_at(buf, ls, le, final)
-            if result is _DEFER:
+            if result is DEFER:
                 resume = ls
                 break
             if self.explained is not None:
@@ -228,7 +212,7 @@ class StderrScanner:
     def _event_at(self, buf: bytes, ls: int, le: int, final: bool) -> AuthEvent | object | None:
         """The careful reading (after the fast lane, if any, declined the record)."""
         text = buf[ls:le].decode("utf-8", "replace")
-        readings = [r for r in self._readings(text) if r.label not in self.secondary]
+        readings = [r for r in self.grammar.readings(text) if r.label not in self.secondary]
         if not readings and (ls == 0 or self.label_rx.search(text) is None):
             return None
         # continuation lines (PostgreSQL puts a tab after every newline inside a message)
@@ -238,7 +222,7 @@ class StderrScanner:
             e = buf.find(b"\n", j)
             if e < 0:
                 if not final:
-                    return _DEFER
+                    return DEFER
                 e = len(buf)
             pieces.append(buf[j + 1:e].decode("utf-8", "replace"))
             j = e + 1
@@ -266,9 +250,10 @@ class StderrScanner:
         # the DETAIL of this record repeats its prefix exactly (same ereport call): known by that
         heads = tuple({p.prefix_text.encode() for p in parses if "\n" in p.prefix_text})
         pids = {p.groups.get("p") for p in parses}
-        details, j, orphan_after = self._secondaries(buf, j, final, heads, pids.pop() if len(pids) == 1 else None)
-        if details is _DEFER or (j >= len(buf) and not final):
-            return _DEFER
+        pid = pids.pop() if len(pids) == 1 else None
+        details, j, orphan_after = self.grammar.secondaries(buf, j, final, heads, pid)
+        if details is DEFER or (j >= len(buf) and not final):
+            return DEFER
         if not parses:
             # no reading here: what looked like this line's continuation may hold the real record
             # start (a newline inside a name in its prefix), so its hits are still read
@@ -300,7 +285,7 @@ class StderrScanner:
                     pm = rx.fullmatch(text, 0, m.start())
                     if pm is None:
                         continue
-                    reading = _Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
+                    reading = Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
                     message = reading.message + extra
                     for parse in self._parse(reading, message) + self._pinned(reading, message):
                         if "_inconsistent" not in parse.groups:
@@ -311,7 +296,7 @@ class StderrScanner:
                             loose.append((s, parse))
         return out
 
-    def _pinned(self, reading: _Reading, message: str) -> list[_Parse]:
+    def _pinned(self, reading: Reading, message: str) -> list[_Parse]:
         """The message read with the prefix's names put into the template (quotes inside names can
         make the message's own split ambiguous beyond its shortest and longest reading)."""
         out: list[_Parse] = []
@@ -346,167 +331,10 @@ class StderrScanner:
             return None   # PostgreSQL keeps only printable ASCII in application_name
         return _Parse(parse.template, parse.fields, groups, prefix_text)
 
-    def _readings(self, line: str) -> list[_Reading]:
-        """Every way the line splits into prefix + label + message."""
-        out: list[_Reading] = []
-        if self.bare and not self.label_rx.match(line):
-            return [_Reading({}, "", line, "")]
-        for m in self.label_rx.finditer(line):
-            pm = self.prefix_rx.fullmatch(line, 0, m.start())
-            if pm:
-                out.append(_Reading(pm.groupdict(), m.group(), line[m.end():], line[:m.start()]))
-        return out
-
-    def _secondaries(self, buf: bytes, j: int, final: bool, heads: tuple[bytes, ...] = (),
-                     pid: str | None = None) -> tuple[str | object, int, bool]:
-        """DETAIL/HINT records right after the failure; whether the line after them is an orphan.
-        `heads`: the record's own prefix text when it spans lines (its DETAIL repeats it);
-        `pid`: the record's backend."""
-        details: list[str] = []
-        while j < len(buf):
-            e = buf.find(b"\n", j)
-            if e < 0:
-                if not final:
-                    return _DEFER, j, False
-                e = len(buf)
-            head = next((h for h in heads if buf.startswith(h, j)), None)
-            if head is not None:
-                if not final and buf.find(b"\n", j + len(head)) < 0:
-                    return _DEFER, j, False   # the record's own next line is not all here yet
-                lm = self.label_rx.match(buf[j + len(head):j + len(head) + 64].decode("utf-8", "replace"))
-                if lm is not None and lm.group() in self.secondary:
-                    e = buf.find(b"\n", j + len(head))
-                    e = len(buf) if e < 0 else e
-                    details.append(buf[j + len(head):e].decode("utf-8", "replace")[lm.end():])
-                    j = e + 1
-                    while j < len(buf) and buf[j] == 9:
-                        e = buf.find(b"\n", j)
-                        e = len(buf) if e < 0 else e
-                        details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                        j = e + 1
-                    continue
-            line = buf[j:e].decode("utf-8", "replace")
-            m = self.start_rx.match(line)
-            if not m:
-                try:
-                    spanned = self._spanned_start(buf, j, final)
-                except _NeedMore:
-                    return _DEFER, j, False
-                if spanned is None:
-                    return "\n".join(details), j, True
-                label, e = spanned
-                if label not in self.secondary:
-                    return "\n".join(details), j, False
-                details.append(buf[buf.rfind(b"\n", 0, e) + 1:e].decode("utf-8", "replace").split(label, 1)[-1])
-                j = e + 1
-                while j < len(buf) and buf[j] == 9:
-                    e = buf.find(b"\n", j)
-                    e = len(buf) if e < 0 else e
-                    details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                    j = e + 1
-                continue
-            try:
-                backend_secondary = m.group("label") not in self.secondary and self._backend_secondary(
-                    buf, j, e, pid, final)
-            except _NeedMore:
-                return _DEFER, j, False
-            if backend_secondary:
-                pass   # the first reading leaves out what follows %q: the backend's DETAIL, read as such
-            elif m.group("label") not in self.secondary:
-                try:
-                    spanned = self._spanned_start(buf, j, final)
-                except _NeedMore:
-                    return _DEFER, j, False
-                if spanned is None or spanned[0] not in self.secondary:
-                    return "\n".join(details), j, False
-                line = buf[j:spanned[1]].decode("utf-8", "replace")
-                m = None
-            if m is None:   # a secondary record whose prefix spans lines: its text after its label
-                label = spanned[0]  # type: ignore[index]
-                details.append(line.rsplit("\n", 1)[-1].split(label, 1)[-1])
-                e = spanned[1]  # type: ignore[index]
-            elif m.group("label") not in self.secondary:
-                details.append(self._secondary_text(line, pid))
-            else:
-                details.append(line[m.end():])
-            j = e + 1
-            while j < len(buf) and buf[j] == 9:
-                e = buf.find(b"\n", j)
-                e = len(buf) if e < 0 else e
-                details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                j = e + 1
-        return "\n".join(details), j, False
-
-    def _backend_secondary(self, buf: bytes, j: int, e: int, pid: str | None, final: bool) -> bool:
-        """The line at buf[j:e] reads as a secondary record (DETAIL...) of backend `pid`, and
-        every reading of it (with its continuation lines) as an authentication failure leaves
-        out what follows %q, which no backend does: a label inside its names made its first
-        reading another record's. (A backend writes one failure; its DETAIL follows it.)"""
-        if pid is None or not self.prefix.session:
-            return False
-        line = buf[j:e].decode("utf-8", "replace")
-        k = e + 1
-        while k < len(buf) and buf[k] == 9:
-            n = buf.find(b"\n", k)
-            n = len(buf) if n < 0 else n
-            line += "\n" + buf[k + 1:n].decode("utf-8", "replace")
-            k = n + 1
-        if k >= len(buf) and not final:
-            raise _NeedMore   # more continuation lines may follow: the message is not all here
-        first, _, rest = line.partition("\n")
-        extra = "\n" + rest if rest else ""
-        secondary = False
-        for r in self._readings(first):
-            if self.prefix.session_missing(r.groups):
-                continue
-            if r.label in self.secondary:
-                secondary = secondary or r.groups.get("p") == pid
-            elif self.catalog.match(r.message + extra):
-                return False   # a backend's failure reading: not for this rule to decide
-        return secondary
-
-    def _secondary_text(self, line: str, pid: str | None) -> str:
-        """The text of the secondary record `_backend_secondary` found in the line."""
-        for r in self._readings(line):
-            if not self.prefix.session_missing(r.groups) and r.label in self.secondary and r.groups.get("p") == pid:
-                return r.message
-        return ""
-
-    def _spanned_start(self, buf: bytes, j: int, final: bool = True) -> tuple[str, int] | None:
-        """(label, end of its line) when a record starts at j with a prefix over several lines
-        (a newline in a name, names at most NAMEDATALEN bytes); None when j starts no record.
-        Raises _NeedMore when the buffer ends before that is known and more data may follow
-        (not `final`): deciding "no record" there would depend on where a read happened to end."""
-        end = j - 1   # (an empty line at j ends at j: the next search starts after it)
-        for _ in range(SPAN_LINES):
-            nxt = buf.find(b"\n", end + 1)
-            if nxt < 0 and not final and len(buf) - j <= SPAN_BYTES:
-                raise _NeedMore
-            if nxt < 0 or nxt - j > SPAN_BYTES:
-                return None
-            end = nxt
-            text = buf[j:end].decode("utf-8", "replace")
-            for m in self.label_rx.finditer(text):
-                if "\n" not in text[:m.start()]:
-                    continue
-                for rx in (self.prefix_rx, self.greedy_prefix_rx):
-                    pm = rx.fullmatch(text, 0, m.start())
-                    if pm is not None and all(len((pm.groupdict().get(k) or "").encode()) <= NAMEDATALEN
-                                              for k in ("u", "d")):
-                        return m.group(), end
-        return None
-
     def orphan_before(self, buf: bytes, ls: int) -> bool:
-        """A line that is neither a record start nor a tab continuation precedes this record:
-        a newline inside a name in the prefix, i.e. this line may be forged."""
-        if ls == 0:
-            return False
-        ps = buf.rfind(b"\n", 0, ls - 1) + 1
-        if buf[ps:ps + 1] == b"\t":
-            return False
-        return self.start_rx.match(buf[ps:ls - 1].decode("utf-8", "replace")) is None
+        return self.grammar.orphan_before(buf, ls)
 
-    def _parse(self, reading: _Reading, message: str) -> list[_Parse]:
+    def _parse(self, reading: Reading, message: str) -> list[_Parse]:
         out: list[_Parse] = []
         backend = not self.prefix.session_missing(reading.groups)
         for template, fields in self.catalog.match(message):
@@ -516,7 +344,7 @@ class StderrScanner:
                 out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}, reading.prefix_text))
         return out
 
-    def _consistent(self, reading: _Reading, fields: dict[str, str | None]) -> bool:
+    def _consistent(self, reading: Reading, fields: dict[str, str | None]) -> bool:
         """The names in the prefix must be exactly the names in the message."""
         pins: dict[str, str] = {}
         for esc, key in (("u", "user"), ("d", "database")):
@@ -650,10 +478,10 @@ class StderrScanner:
             return True   # nothing follows yet
         ne = buf.find(b"\n", le + 1)
         nxt = buf[le + 1:ne if ne >= 0 else len(buf)].decode("utf-8", "replace")
-        return self.start_rx.match(nxt) is not None or self._spanned_start(buf, le + 1) is not None
+        return self.start_rx.match(nxt) is not None or self.grammar.spanned_start(buf, le + 1) is not None
 
     def _conn_line(self, line: str, rx: re.Pattern[str], pid: str) -> tuple[str, str | None] | None:
-        readings = self._readings(line)
+        readings = self.grammar.readings(line)
         if len(readings) != 1 or readings[0].groups.get("p") != pid:
             return None
         g = readings[0].groups
@@ -681,11 +509,6 @@ def _safe_time(stamp: str | None, log_timezone: str | None) -> str | None:
         return None
 
 
-_DEFER = object()
-
-
-class _NeedMore(Exception):
-    """A look-ahead ran into the end of the data before it could decide (more may follow)."""
 _REJECTED = ("", -1, None)   # a connection line was found for the PID, but none was genuine
 
 
