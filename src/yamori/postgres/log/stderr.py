@@ -18,9 +18,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ...records import AuthEvent
-from .catalog import LOCALE_DIR, Catalog, Template, catalog, hba_rule_source
+from .catalog import LOCALE_DIR, Catalog, catalog, hba_rule_source
 from .fastlane import FastLane
-from .lines import DEFER, NAMEDATALEN, SPAN_BYTES, SPAN_LINES, LineGrammar, Reading
+from .lines import DEFER, LineGrammar
+from .parses import Parse, Parses, parse_key
 from .prefix import Prefix, compile_prefix, iso_time
 
 LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
@@ -35,14 +36,6 @@ class Suspicion:
     line: int | None
     reason: str
     user: str | None = None
-
-
-@dataclass(slots=True)
-class _Parse:
-    template: Template
-    fields: dict[str, str | None]
-    groups: dict[str, str | None]
-    prefix_text: str = ""
 
 
 @dataclass
@@ -67,6 +60,7 @@ class StderrScanner:
         self.log_timezone = log_timezone
         cat = self.catalog
         self.grammar = grammar = LineGrammar(self.prefix, cat)
+        self.parses = Parses(grammar)
         self.label_rx, self.prefix_rx, self.start_rx = grammar.label_rx, grammar.prefix_rx, grammar.start_rx
         self.greedy_prefix_rx, self.secondary, self.bare = grammar.greedy_prefix_rx, grammar.secondary, grammar.bare
         fatal = [f"{s}:  ".encode() for s in cat.severities if s == "FATAL"]
@@ -228,13 +222,13 @@ class StderrScanner:
             j = e + 1
         extra = "\n" + "\n".join(pieces[1:]) if len(pieces) > 1 else ""
         orphan_before = self.orphan_before(buf, ls)
-        parses = [p for r in readings for p in self._parse(r, r.message + extra)]
+        parses = [p for r in readings for p in self.parses.parse(r, r.message + extra)]
         start = ls
-        spans: list[tuple[int, _Parse]] = []
+        spans: list[tuple[int, Parse]] = []
         if orphan_before or extra or not any("_inconsistent" not in p.groups for p in parses):
             # a newline inside a name in the prefix: the record may start on an earlier line
-            loose: list[tuple[int, _Parse]] = []
-            spans = self._spanning(buf, ls, le, extra, loose)
+            loose: list[tuple[int, Parse]] = []
+            spans = self.parses.spanning(buf, ls, le, extra, loose)
             if spans:
                 start = min(s for s, _ in spans)
                 parses = [p for _, p in spans] + [p for p in parses if "_inconsistent" not in p.groups]
@@ -243,7 +237,7 @@ class StderrScanner:
                 # no reading settles it: reported all the same, untrusted; a source only from the
                 # connection line of the one backend every reading names
                 pids = {p.groups.get("p") for _, p in loose}
-                parses = [_Parse(p.template, p.fields, {**p.groups, "_inconsistent": "1",
+                parses = [Parse(p.template, p.fields, {**p.groups, "_inconsistent": "1",
                                                         **({} if len(pids) == 1 else {"p": None})}, p.prefix_text)
                           for _, p in loose]
                 start = min(s for s, _ in loose)
@@ -259,108 +253,17 @@ class StderrScanner:
             # start (a newline inside a name in its prefix), so its hits are still read
             return None
         self.consumed = j   # the record's own lines (its DETAIL included): no hit in them is a record
-        if spans and len({_key(p) for _, p in spans}) == 1:
+        if spans and len({parse_key(p) for _, p in spans}) == 1:
             self.explained = self.base + start   # lines in between are inside this record's names
         lineno = self.line_of(start)
         return self._decide(parses, str(details), lineno, self.base + start, orphan_before or orphan_after)
 
-    def _spanning(self, buf: bytes, ls: int, le: int, extra: str,
-                  loose: list[tuple[int, _Parse]] | None = None) -> list[tuple[int, _Parse]]:
-        """Consistent readings of a record whose prefix starts on an earlier line: PostgreSQL
-        writes %u and %d raw, so a newline in a name splits the prefix over several lines. A
-        reading counts only if its names are at most NAMEDATALEN bytes and equal the names quoted
-        in the message (PostgreSQL's tab continuations removed)."""
-        out: list[tuple[int, _Parse]] = []
-        s = ls
-        for _ in range(SPAN_LINES):
-            if s == 0 or ls - s > SPAN_BYTES:
-                break
-            s = buf.rfind(b"\n", 0, s - 1) + 1
-            text = buf[s:le].decode("utf-8", "replace")
-            cut = len(buf[s:ls].decode("utf-8", "replace"))
-            for m in self.label_rx.finditer(text, cut):
-                if m.group() in self.secondary:
-                    continue
-                for rx in (self.prefix_rx, self.greedy_prefix_rx):
-                    pm = rx.fullmatch(text, 0, m.start())
-                    if pm is None:
-                        continue
-                    reading = Reading(pm.groupdict(), m.group(), text[m.end():], text[:m.start()])
-                    message = reading.message + extra
-                    for parse in self._parse(reading, message) + self._pinned(reading, message):
-                        if "_inconsistent" not in parse.groups:
-                            fitted = self._fits(parse, reading.prefix_text)
-                            if fitted is not None and all(_key(fitted) != _key(p) for _, p in out):
-                                out.append((s, fitted))
-                        elif loose is not None:
-                            loose.append((s, parse))
-        return out
-
-    def _pinned(self, reading: Reading, message: str) -> list[_Parse]:
-        """The message read with the prefix's names put into the template (quotes inside names can
-        make the message's own split ambiguous beyond its shortest and longest reading)."""
-        out: list[_Parse] = []
-        g = reading.groups
-        if self.prefix.session_missing(g):
-            return out   # no backend writes a record without what follows %q
-        for t in self.catalog.templates:
-            if t.marker not in message:
-                continue
-            text = t.lazy_text
-            for esc, key in (("u", "user"), ("d", "database")):
-                value = g.get(esc)
-                if value is not None and key in t.fields:
-                    text = text.replace(f"(?P<{key}>.*?)", f"(?P<{key}>{re.escape(value)})")
-            m = re.compile(text, re.DOTALL).fullmatch(message)
-            if m is not None:
-                out.append(_Parse(t, m.groupdict(), g, reading.prefix_text))
-        return out
-
-    def _fits(self, parse: _Parse, prefix_text: str) -> _Parse | None:
-        """The reading with its names split as the message pins them, if they are NAMEDATALEN
-        bytes at most; else None."""
-        pins = {esc: parse.fields[key] for esc, key in (("u", "user"), ("d", "database"))
-                if esc in self.prefix.escapes and parse.fields.get(key) is not None}
-        m = self.prefix.with_values(pins).fullmatch(prefix_text)  # type: ignore[arg-type]
-        if m is None:
-            return None
-        groups = {**parse.groups, **{k: v for k, v in m.groupdict().items() if v is not None}}
-        if any(len((groups.get(k) or "").encode()) > NAMEDATALEN for k in ("u", "d", "a")):
-            return None
-        if "\n" in (groups.get("a") or ""):
-            return None   # PostgreSQL keeps only printable ASCII in application_name
-        return _Parse(parse.template, parse.fields, groups, prefix_text)
-
     def orphan_before(self, buf: bytes, ls: int) -> bool:
         return self.grammar.orphan_before(buf, ls)
 
-    def _parse(self, reading: Reading, message: str) -> list[_Parse]:
-        out: list[_Parse] = []
-        backend = not self.prefix.session_missing(reading.groups)
-        for template, fields in self.catalog.match(message):
-            if backend and self._consistent(reading, fields):
-                out.append(_Parse(template, fields, reading.groups, reading.prefix_text))
-            else:
-                out.append(_Parse(template, fields, {**reading.groups, "_inconsistent": "1"}, reading.prefix_text))
-        return out
-
-    def _consistent(self, reading: Reading, fields: dict[str, str | None]) -> bool:
-        """The names in the prefix must be exactly the names in the message."""
-        pins: dict[str, str] = {}
-        for esc, key in (("u", "user"), ("d", "database")):
-            if esc in self.prefix.escapes and fields.get(key) is not None:
-                pins[esc] = fields[key]  # type: ignore[assignment]
-        if not pins:
-            return True
-        if all(reading.groups.get(k) == v for k, v in pins.items()):
-            return True
-        # another split of the same prefix text may carry exactly these names
-        return self.prefix.with_values(pins).fullmatch(reading.prefix_text) is not None
-
-    # -- attribution -------------------------------------------------------------------------
-    def _decide(self, parses: list[_Parse], details: str, lineno: int, offset: int, orphan: bool) -> AuthEvent:
+    def _decide(self, parses: list[Parse], details: str, lineno: int, offset: int, orphan: bool) -> AuthEvent:
         good = [p for p in parses if "_inconsistent" not in p.groups]
-        distinct = {_key(p) for p in good}
+        distinct = {parse_key(p) for p in good}
         reason = None
         if orphan:
             reason = "a line without a log prefix touches this record (newline in a name?)"
@@ -371,7 +274,7 @@ class StderrScanner:
             backed = [p for p in good if (pp := p.groups.get("p")) and (c := self._connection(pp, offset))
                       and c is not _REJECTED
                       and _same_clock(c[2], p.groups.get("m") or p.groups.get("t") or p.groups.get("n"))]
-            if len({_key(p) for p in backed}) == 1:
+            if len({parse_key(p) for p in backed}) == 1:
                 chosen = backed[0]
             else:
                 chosen, reason = good[0], "the line parses two ways (quotes or labels inside a name)"
@@ -515,12 +418,6 @@ _REJECTED = ("", -1, None)   # a connection line was found for the PID, but none
 def _self_overlaps(marker: bytes) -> bool:
     """Whether two occurrences of `marker` can overlap (a proper prefix is also a suffix)."""
     return any(marker[:k] == marker[-k:] for k in range(1, len(marker)))
-
-
-def _key(p: _Parse) -> tuple[object, ...]:
-    g = p.groups
-    return (p.template.kind, p.fields.get("user"), p.fields.get("database"), p.fields.get("host"),
-            g.get("p"), g.get("h"), g.get("r"), g.get("u"), g.get("d"))
 
 
 def scan_stderr(data: bytes, prefix: str, langs: tuple[str, ...] = ("en", "ja"), *,
