@@ -86,12 +86,7 @@ class LineGrammar:
                     e = buf.find(b"\n", j + len(head))
                     e = len(buf) if e < 0 else e
                     details.append(buf[j + len(head):e].decode("utf-8", "replace")[lm.end():])
-                    j = e + 1
-                    while j < len(buf) and buf[j] == 9:
-                        e = buf.find(b"\n", j)
-                        e = len(buf) if e < 0 else e
-                        details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                        j = e + 1
+                    j = _continued(buf, e + 1, details)
                     continue
             line = buf[j:e].decode("utf-8", "replace")
             m = self.start_rx.match(line)
@@ -106,12 +101,7 @@ class LineGrammar:
                 if label not in self.secondary:
                     return "\n".join(details), j, False
                 details.append(buf[buf.rfind(b"\n", 0, e) + 1:e].decode("utf-8", "replace").split(label, 1)[-1])
-                j = e + 1
-                while j < len(buf) and buf[j] == 9:
-                    e = buf.find(b"\n", j)
-                    e = len(buf) if e < 0 else e
-                    details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                    j = e + 1
+                j = _continued(buf, e + 1, details)
                 continue
             try:
                 backend_secondary = m.group("label") not in self.secondary and self.backend_secondary(
@@ -137,12 +127,7 @@ class LineGrammar:
                 details.append(self.secondary_text(line, pid))
             else:
                 details.append(line[m.end():])
-            j = e + 1
-            while j < len(buf) and buf[j] == 9:
-                e = buf.find(b"\n", j)
-                e = len(buf) if e < 0 else e
-                details.append(buf[j + 1:e].decode("utf-8", "replace"))
-                j = e + 1
+            j = _continued(buf, e + 1, details)
         return "\n".join(details), j, False
 
     def backend_secondary(self, buf: bytes, j: int, e: int, pid: str | None, final: bool) -> bool:
@@ -152,17 +137,11 @@ class LineGrammar:
         reading another record's. (A backend writes one failure; its DETAIL follows it.)"""
         if pid is None or not self.prefix.session:
             return False
-        line = buf[j:e].decode("utf-8", "replace")
-        k = e + 1
-        while k < len(buf) and buf[k] == 9:
-            n = buf.find(b"\n", k)
-            n = len(buf) if n < 0 else n
-            line += "\n" + buf[k + 1:n].decode("utf-8", "replace")
-            k = n + 1
-        if k >= len(buf) and not final:
+        first = buf[j:e].decode("utf-8", "replace")
+        continuation: list[str] = []
+        if _continued(buf, e + 1, continuation) >= len(buf) and not final:
             raise NeedMore   # more continuation lines may follow: the message is not all here
-        first, _, rest = line.partition("\n")
-        extra = "\n" + rest if rest else ""
+        extra = "".join(f"\n{x}" for x in continuation)
         secondary = False
         for r in self.readings(first):
             if self.prefix.session_missing(r.groups):
@@ -214,3 +193,12 @@ class LineGrammar:
             return False
         return self.start_rx.match(buf[ps:ls - 1].decode("utf-8", "replace")) is None
 
+
+def _continued(buf: bytes, j: int, out: list[str]) -> int:
+    """The tab-continued lines from j appended to `out` (tab removed); where the next line starts."""
+    while j < len(buf) and buf[j] == 9:
+        e = buf.find(b"\n", j)
+        e = len(buf) if e < 0 else e
+        out.append(buf[j + 1:e].decode("utf-8", "replace"))
+        j = e + 1
+    return j
