@@ -55,6 +55,8 @@ def hostile(family: str) -> list[tuple[str, str, str]]:
         (BRUTE, "admin", f"shop\n{TS} [1] u@d LOG:  {conn}"),
         (BRUTE, 'q", database "x', "LOG:  \t\n\t"),
         (BRUTE, "plain", "postgres"),
+        # its DETAIL line's names also read as a FATAL record (without what follows %q)
+        (BRUTE, 'FATAL:  password authentication failed for user "', ", FATAL:  "),
     ]
 
 
