@@ -176,6 +176,8 @@ def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: lis
 # found by this property: a read ending after the empty line inside a DETAIL's prefix (a database
 # name of two newlines) was taken for "no record starts here"
 @example([("198.51.100.7", "4242 x@y DETAIL:  ", "\n\n", 1)], 1, "%p %u@%d ", [199])
+# and: a read ending inside the DETAIL's copy of a prefix that spans lines, before its last byte
+@example([("198.51.100.7", '"LOG:  ::\n::\n', ":::LOG:  LOG:  ::\n", 1)], 1, "%p %u@%d ", [131069])
 def test_where_reads_end_changes_nothing(attacks: list[tuple[str, str, str, int]], where: int, prefix: str,
                                          cuts: list[int]) -> None:
     """The tailer reads whatever the server has written so far: however the log is cut into

@@ -78,6 +78,8 @@ class LineGrammar:
                     return DEFER, j, False
                 e = len(buf)
             head = next((h for h in heads if buf.startswith(h, j)), None)
+            if head is None and not final and any(len(h) > len(buf) - j and h.startswith(buf[j:]) for h in heads):
+                return DEFER, j, False   # the read ends inside what may be the record's own prefix again
             if head is not None:
                 if not final and buf.find(b"\n", j + len(head)) < 0:
                     return DEFER, j, False   # the record's own next line is not all here yet
