@@ -194,3 +194,18 @@ def test_where_reads_end_changes_nothing(attacks: list[tuple[str, str, str, int]
         start = cut
     got += reader.feed(data[start:], final=True)
     assert (got, reader.suspicions) == (whole, suspicions), (data, cuts)
+
+
+PLAIN = st.from_regex(r"[A-Za-z0-9_.\-]{1,8}|\[unknown\]", fullmatch=True)   # what the fast lane reads
+MIXED = st.tuples(st.sampled_from(["198.51.100.7", "203.0.113.9", "2001:db8::66"]), PLAIN | NAME, PLAIN | NAME,
+                  st.integers(0, 2))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MIXED, min_size=1, max_size=4), st.integers(0, 4), st.sampled_from(sorted(PREFIXES)))
+def test_the_fast_lane_says_what_the_careful_path_says(attacks: list[tuple[str, str, str, int]], where: int,
+                                                      prefix: str) -> None:
+    """The fast lane (one regex for the plain record) only ever gives the careful path's answer,
+    or leaves the record to it: for any names, the two read a log alike."""
+    data = hostile_log(attacks, where, prefix)
+    assert scan_stderr(data, prefix, fast=True) == scan_stderr(data, prefix, fast=False), data
