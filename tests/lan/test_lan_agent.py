@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lannet import lan, sh
 
+from support.agentconf import QUIET
 from support.netns import can_use_netns
 
 pytestmark = pytest.mark.skipif(can_use_netns() is not None, reason=str(can_use_netns()))
@@ -27,15 +28,7 @@ def config(tmp: Path) -> str:
 listen = "127.0.0.1:0"
 state_dir = "{tmp / 'var'}"
 hostname = "testhost"
-[probes.system]
-enabled = false
-[probes.hwmon]
-enabled = false
-[probes.conntrack]
-enabled = false
-[probes.raid]
-enabled = false
-[audit]
+{QUIET}[probes.raid]
 enabled = false
 [guard]
 enabled = false

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.agentconf import QUIET
 from tests.support.netns import can_use_netns, ns_run
 from tests.support.pgcluster import Cluster
 
@@ -30,15 +31,7 @@ def config(tmp_path: Path) -> str:
 listen = "127.0.0.1:0"
 state_dir = "{tmp_path / 'var'}"
 hostname = "server"
-[probes.system]
-enabled = false
-[probes.hwmon]
-enabled = false
-[probes.conntrack]
-enabled = false
-[probes.raid]
-enabled = false
-[audit]
+{QUIET}[probes.raid]
 enabled = false
 [guard]
 enabled = false
