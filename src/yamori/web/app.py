@@ -1,8 +1,8 @@
 """The agent's one web server (aiohttp.web): pages, JSON API, /metrics, /healthz, static files.
 
-Every request passes, in order: security headers, the Host check (DNS rebinding), the login
-check (none on a loopback bind), the CSRF check on every POST. Strings from logs, configs and
-probes reach the pages only through Jinja2's autoescape, under a CSP without inline script."""
+Every request first passes the gate (web/gate.py: security headers, Host check, login, CSRF).
+Strings from logs, configs and probes reach the pages only through Jinja2's autoescape, under a
+CSP without inline script."""
 
 from __future__ import annotations
 
@@ -10,45 +10,26 @@ import functools
 import ipaddress
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from ..config.web import WebSettings, is_loopback
+from ..config.web import WebSettings
 from . import graph, i18n, pages
+from .gate import COOKIE, Binding, Gate, HandlerT
 from .metrics import exposition
 from .passwords import dummy_hash, verify_password
-from .sessions import LoginLimiter, Session, Sessions, csrf_ok
+from .sessions import Session
 from .view import WebView
 
 log = logging.getLogger("yamori.web")
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-COOKIE = "yamori_session"
 PRE_COOKIE = "yamori_login"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-PUBLIC_ON_LOOPBACK = ("/healthz", "/metrics")
-OPEN = ("/login", "/static/")
 MAX_BODY = 64 * 1024
-HandlerT = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    host: str
-    port: int
-    tls: bool
-
-    @property
-    def loopback(self) -> bool:
-        return is_loopback(self.host)
 
 
 class WebApp:
@@ -56,14 +37,12 @@ class WebApp:
         self.view = view
         self.settings = settings
         self.binding = binding
-        self.sessions = Sessions(settings.session_lifetime, clock=time.time)
-        self.limiter = LoginLimiter(settings.login_attempts)
-        self.users = {u.name: u.password_hash for u in settings.users}
-        self.allowed_hosts = self._allowed_hosts()
+        self.gate = gate = Gate(settings, binding)
+        self.sessions, self.limiter, self.users = gate.sessions, gate.limiter, gate.users
 
     # -- setup ---------------------------------------------------------------------------
     def build(self) -> web.Application:
-        app = web.Application(middlewares=[self._headers, self._host_check, self._auth, self._csrf],
+        app = web.Application(middlewares=self.gate.middlewares(),
                               client_max_size=MAX_BODY)
         r = app.router
         r.add_get("/", self.overview_page)
@@ -92,120 +71,11 @@ class WebApp:
         r.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
         return app
 
-    def _allowed_hosts(self) -> set[str]:
-        names = {h.lower() for h in self.settings.hostnames}
-        host = self.binding.host.lower()
-        names.add(host)
-        if self.binding.loopback or host in ("0.0.0.0", "::"):
-            names.update({"localhost", "127.0.0.1", "::1"})
-        return names
-
-    def host_allowed(self, header: str | None) -> bool:
-        if not header or len(header) > 300:
-            return False
-        value = header.strip().lower()
-        if value.startswith("["):
-            name, _, rest = value[1:].partition("]")
-            port = rest.removeprefix(":")
-        else:
-            name, _, port = value.partition(":")
-        if port and not port.isdigit():
-            return False
-        name = name.rstrip(".")
-        if name in self.allowed_hosts:
-            return True
-        if self.binding.host in ("0.0.0.0", "::"):
-            # a wildcard bind is reached by any of this machine's addresses; an address literal
-            # cannot be rebound by DNS, a name can
-            try:
-                ipaddress.ip_address(name)
-                return True
-            except ValueError:
-                return False
-        return False
-
-    # -- middlewares ---------------------------------------------------------------------
-    @web.middleware
-    async def _headers(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:   # redirects and errors carry the headers too
-            self._secure(request, exc)
-            raise
-        self._secure(request, response)
-        return response
-
-    def _secure(self, request: web.Request, response: web.StreamResponse) -> None:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not request.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        if self.binding.tls:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-
-    @web.middleware
-    async def _host_check(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
-        if not self.host_allowed(request.headers.get("Host")):
-            return web.Response(status=421, text="unknown Host: add it to [web] hostnames\n")
-        return await handler(request)
-
-    def _session(self, request: web.Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(COOKIE))
-
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
-        path = request.path
-        if path.startswith(OPEN) or self.binding.loopback:
-            return await handler(request)
-        if self._session(request) is not None:
-            return await handler(request)
-        if path in PUBLIC_ON_LOOPBACK and request.method == "GET" and self._basic_ok(request):
-            return await handler(request)
-        if path.startswith("/api/") or path in PUBLIC_ON_LOOPBACK:
-            return web.json_response({"error": "login required"}, status=401)
-        if request.method != "GET":
-            return web.json_response({"error": "login required"}, status=401)
-        raise web.HTTPSeeOther("/login?next=" + quote(request.rel_url.path_qs, safe=""))
-
-    def _basic_ok(self, request: web.Request) -> bool:
-        """HTTP Basic for /metrics and /healthz (what Prometheus' basic_auth sends)."""
-        import base64
-
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic ") or len(header) > 1024:
-            return False
-        client = request.remote or "?"
-        if not self.limiter.allowed(client):
-            return False
-        try:
-            name, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        if verify_password(password, self.users.get(name, dummy_hash())) and name in self.users:
-            return True
-        self.limiter.failed(client)
-        return False
-
-    @web.middleware
-    async def _csrf(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.path == "/login":
-            return await handler(request)
-        presented = request.headers.get("X-CSRF-Token")
-        if presented is None and request.content_type == "application/x-www-form-urlencoded":
-            form = await request.post()
-            value = form.get("csrf")
-            presented = value if isinstance(value, str) else None
-        if not csrf_ok(self._session(request), presented):
-            return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
-        return await handler(request)
-
     # -- rendering -----------------------------------------------------------------------
     def _context(self, request: web.Request) -> tuple[dict[str, Any], Session | None]:
         """Template context; on a loopback bind a session is made on the fly (it carries the
         CSRF token the action forms need)."""
-        session = self._session(request)
+        session = self.gate.session(request)
         new = None
         if session is None and self.binding.loopback:
             session = new = self.sessions.create("local")
@@ -229,12 +99,8 @@ class WebApp:
         body = self.env.get_template(template).render(**context, **data)
         response = web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
         if new is not None:
-            self._set_cookie(response, new)
+            self.gate.set_cookie(response, new)
         return response
-
-    def _set_cookie(self, response: web.StreamResponse, session: Session) -> None:
-        response.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", secure=self.binding.tls,
-                            path="/", max_age=int(self.settings.session_lifetime))
 
     def page(self, name: str, data: Callable[[WebView], dict[str, Any]]) -> HandlerT:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -314,7 +180,7 @@ class WebApp:
         session = self.sessions.create(name)
         nxt = form.get("next")
         response = web.HTTPSeeOther(nxt if isinstance(nxt, str) and _local_path(nxt) else "/")
-        self._set_cookie(response, session)
+        self.gate.set_cookie(response, session)
         response.del_cookie(PRE_COOKIE, path="/login")
         raise response
 
@@ -406,7 +272,7 @@ class WebApp:
         return self._done(request, pages.audit(self.view))
 
     def _who(self, request: web.Request) -> str:
-        session = self._session(request)
+        session = self.gate.session(request)
         return session.user if session else "?"
 
 

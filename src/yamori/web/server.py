@@ -15,7 +15,8 @@ from aiohttp import web
 
 from ..config.types import parse_listen
 from ..config.web import WebSettings, listen_problem
-from .app import Binding, WebApp
+from .app import WebApp
+from .gate import Binding
 from .view import WebView
 
 log = logging.getLogger("yamori.web")
