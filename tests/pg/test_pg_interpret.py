@@ -12,7 +12,8 @@ from yamori.config import ConfigError, parse_config
 from yamori.config.postgres import BackupEntry, DnsSettings, PostgresSettings, Thresholds
 from yamori.postgres.backups import backup_findings, scan_backups
 from yamori.postgres.failover.dns import record_change
-from yamori.postgres.failover.plan import PeerCheck, PlanOptions, TargetCheck, build_plan, expected_loss, lsn_bytes
+from yamori.postgres.failover.plan import PlanOptions, build_plan, expected_loss
+from yamori.postgres.failover.survey import PeerCheck, TargetCheck, lsn_bytes
 from yamori.postgres.pgpool import parse_pool_nodes, pool_findings
 from yamori.postgres.replication import interpret_replication, replication_findings
 from yamori.postgres.stats import delta_findings, interpret_server, rates, server_findings

@@ -16,7 +16,8 @@ def command() -> None:
 
 
 def _plan(ctx: CliContext, target: str, accept_loss: bool, old_primary_down: bool):  # type: ignore[no-untyped-def]
-    from ..postgres.failover.plan import FailoverError, PlanOptions, plan_failover
+    from ..postgres.failover.plan import PlanOptions, plan_failover
+    from ..postgres.failover.survey import FailoverError
 
     try:
         return plan_failover(ctx.settings.postgres, target, PlanOptions(accept_loss, old_primary_down))

@@ -17,7 +17,8 @@ from ..db import Row, Unreachable, connect, one, reason, rows
 from ..pgpool import detach_command, find_node, read_pool_nodes, run_pcp
 from .dns import DnsError, apply_change, query_record, record_change
 from .fence import FENCE_LIBRARY, FenceError, apply_fence, connect_exempt, lift_text
-from .plan import FailoverPlan, Step, _without_password, lsn_bytes, new_address, read_target, server_entry
+from .plan import FailoverPlan, Step, _without_password, new_address
+from .survey import lsn_bytes, read_target, server_entry
 
 CHECK_TABLE_SQL = ("CREATE TABLE IF NOT EXISTS yamori_failover_check (id bigserial PRIMARY KEY, "
                    "at timestamptz NOT NULL DEFAULT now(), promoted text NOT NULL)")
