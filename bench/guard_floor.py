@@ -83,6 +83,13 @@ def verified(data: bytes) -> int:
 def main() -> None:
     default = Path(tempfile.gettempdir()) / "yamori-bench" / "loggen-1000000.log"
     log = Path(sys.argv[1]) if len(sys.argv) > 1 else default
+    if not log.exists():   # the log guard_scan.py writes (and keeps), made the same way
+        import subprocess
+
+        log.parent.mkdir(exist_ok=True)
+        print(f"generating {log} ...", file=sys.stderr)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("loggen.py")), "1000000", str(log)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     data = log.read_bytes()[:HALF]
     data = data[:data.rfind(b"\n") + 1]
     times: dict[str, float] = {}
