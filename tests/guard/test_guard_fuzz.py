@@ -154,6 +154,9 @@ def test_message_host_differs_from_the_connection_host() -> None:
 # and: the failure's DETAIL line, its user name a failure message, also read as a FATAL record without
 # what follows %q (its first reading): counted a second time, untrusted
 @example([("198.51.100.7", 'FATAL:  password authentication failed for user "', ", FATAL:  ", 1)], 0, DEBIAN_PREFIX)
+# and (in a fresh Debian chroot's run): the same with the message in the database name, whose first
+# reading has what follows %q but names that disagree with its message
+@example([("198.51.100.7", "", ', FATAL:  password authentication failed for user "', 1)], 0, DEBIAN_PREFIX)
 def test_every_failure_found_once_with_its_real_source_or_untrusted(attacks: list[tuple[str, str, str, int]],
                                                                      where: int, prefix: str) -> None:
     """Issue 9: for any names, each failure written the way PostgreSQL writes it (names raw in the

@@ -57,6 +57,7 @@ def hostile(family: str) -> list[tuple[str, str, str]]:
         (BRUTE, "plain", "postgres"),
         # its DETAIL line's names also read as a FATAL record (without what follows %q)
         (BRUTE, 'FATAL:  password authentication failed for user "', ", FATAL:  "),
+        (BRUTE, "u", ', FATAL:  password authentication failed for user "'),   # that reading's names disagree
     ]
 
 

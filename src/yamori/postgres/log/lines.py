@@ -12,6 +12,7 @@ the record and who sent it is the scanner's business (yamori.postgres.log.stderr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .catalog import Catalog
@@ -66,10 +67,12 @@ class LineGrammar:
         return out
 
     def secondaries(self, buf: bytes, j: int, final: bool, heads: tuple[bytes, ...] = (),
-                     pid: str | None = None) -> tuple[str | object, int, bool]:
+                    pid: str | None = None,
+                    failure: Callable[[Reading, str], bool] | None = None) -> tuple[str | object, int, bool]:
         """DETAIL/HINT records right after the failure; whether the line after them is an orphan.
         `heads`: the record's own prefix text when it spans lines (its DETAIL repeats it);
-        `pid`: the record's backend."""
+        `pid`: the record's backend; `failure(reading, continuation)`: whether a reading of a line
+        is a failure whose names agree with its prefix (see `backend_secondary`)."""
         details: list[str] = []
         while j < len(buf):
             e = buf.find(b"\n", j)
@@ -106,8 +109,8 @@ class LineGrammar:
                 j = _continued(buf, e + 1, details)
                 continue
             try:
-                backend_secondary = m.group("label") not in self.secondary and self.backend_secondary(
-                    buf, j, e, pid, final)
+                backend_secondary = (m.group("label") not in self.secondary and failure is not None
+                                     and self.backend_secondary(buf, j, e, pid, final, failure))
             except NeedMore:
                 return DEFER, j, False
             if backend_secondary:
@@ -132,11 +135,13 @@ class LineGrammar:
             j = _continued(buf, e + 1, details)
         return "\n".join(details), j, False
 
-    def backend_secondary(self, buf: bytes, j: int, e: int, pid: str | None, final: bool) -> bool:
-        """The line at buf[j:e] reads as a secondary record (DETAIL...) of backend `pid`, and
-        every reading of it (with its continuation lines) as an authentication failure leaves
-        out what follows %q, which no backend does: a label inside its names made its first
-        reading another record's. (A backend writes one failure; its DETAIL follows it.)"""
+    def backend_secondary(self, buf: bytes, j: int, e: int, pid: str | None, final: bool,
+                          failure: Callable[[Reading, str], bool]) -> bool:
+        """The line at buf[j:e] reads as a secondary record (DETAIL...) of backend `pid`, and no
+        reading of it (with its continuation lines) is an authentication failure as a backend
+        writes one: with what follows %q, and names that agree with the message's (`failure`).
+        A label inside its names made its first reading another record's. (A backend writes one
+        failure, then its DETAIL; a genuine failure line always has such a reading.)"""
         if pid is None or not self.prefix.session:
             return False
         first = buf[j:e].decode("utf-8", "replace")
@@ -150,7 +155,7 @@ class LineGrammar:
                 continue
             if r.label in self.secondary:
                 secondary = secondary or r.groups.get("p") == pid
-            elif self.catalog.match(r.message + extra):
+            elif failure(r, extra):
                 return False   # a backend's failure reading: not for this rule to decide
         return secondary
 

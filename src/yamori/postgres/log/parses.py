@@ -68,6 +68,12 @@ class Parses:
                             loose.append((s, parse))
         return out
 
+    def genuine_failure(self, reading: Reading, continuation: str) -> bool:
+        """Some reading of the message is a failure whose names agree with the prefix's."""
+        message = reading.message + continuation
+        parses = self.parse(reading, message) + self.pinned(reading, message)
+        return any("_inconsistent" not in p.groups for p in parses)
+
     def pinned(self, reading: Reading, message: str) -> list[Parse]:
         """The message read with the prefix's names put into the template (quotes inside names can
         make the message's own split ambiguous beyond its shortest and longest reading)."""

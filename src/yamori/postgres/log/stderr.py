@@ -245,7 +245,8 @@ class StderrScanner:
         heads = tuple({p.prefix_text.encode() for p in parses if "\n" in p.prefix_text})
         pids = {p.groups.get("p") for p in parses}
         pid = pids.pop() if len(pids) == 1 else None
-        details, j, orphan_after = self.grammar.secondaries(buf, j, final, heads, pid)
+        details, j, orphan_after = self.grammar.secondaries(buf, j, final, heads, pid,
+                                                            self.parses.genuine_failure)
         if details is DEFER or (j >= len(buf) and not final):
             return DEFER
         if not parses:
