@@ -160,7 +160,7 @@ class LineGrammar:
         return secondary
 
     def secondary_text(self, line: str, pid: str | None) -> str:
-        """The text of the secondary record `_backend_secondary` found in the line."""
+        """The text of the secondary record `backend_secondary` found in the line."""
         for r in self.readings(line):
             if not self.prefix.session_missing(r.groups) and r.label in self.secondary and r.groups.get("p") == pid:
                 return r.message
