@@ -20,8 +20,9 @@ import tempfile
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from ...records import ParseProblem
+from .connections import LOOKBACK
 from .guess import guess_prefix
-from .stderr import LOOKBACK, StderrScanner, Suspicion
+from .stderr import StderrScanner, Suspicion
 
 if TYPE_CHECKING:
     from ...records import AuthEvent

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 
 from ...records import AuthEvent
 from .catalog import LOCALE_DIR, Catalog, catalog, hba_rule_source
+from .connections import LOOKBACK, REJECTED, ConnectionLines
 from .fastlane import FastLane
 from .lines import DEFER, LineGrammar
 from .parses import Parse, Parses, parse_key
 from .prefix import Prefix, compile_prefix, iso_time
 
-LOOKBACK = 1 << 20          # bytes kept behind the read position to find `connection received`
-_SEARCH_STEPS = (4096, 65536, LOOKBACK)
 MAX_SUSPICIONS = 1000       # kept per feed (the reader caps its own list too)
 
 
@@ -70,6 +69,7 @@ class StderrScanner:
         if self.bare:
             self.markers += tuple(m.encode() for m in cat.markers)
         self.conn_markers = [(rx, m.encode()) for rx, m in cat.conn_received]
+        self.connections = ConnectionLines(grammar, self.conn_markers)
         # The severity labels hit on every failure line: a regex loop finds them in C, ~2x faster
         # than a Python loop of find(); the rare message markers stay with find(), which skips
         # faster over text that holds none. A regex finds non-overlapping occurrences only, so
@@ -273,7 +273,7 @@ class StderrScanner:
         elif len(distinct) > 1:
             # of several readings, the one whose backend genuinely connected (and not later) is the record
             backed = [p for p in good if (pp := p.groups.get("p")) and (c := self._connection(pp, offset))
-                      and c is not _REJECTED
+                      and c is not REJECTED
                       and _same_clock(c[2], p.groups.get("m") or p.groups.get("t") or p.groups.get("n"))]
             if len({parse_key(p) for p in backed}) == 1:
                 chosen = backed[0]
@@ -297,7 +297,7 @@ class StderrScanner:
         stamp = g.get("m") or g.get("t") or g.get("n")
         pid = g.get("p")
         conn = self._connection(pid, offset) if pid else None
-        if conn is _REJECTED:
+        if conn is REJECTED:
             conn = None
             reason = reason or "its backend's connection line touches text that is not a record start"
         if conn is not None:
@@ -347,50 +347,12 @@ class StderrScanner:
             lf.popitem(last=False)
 
     def _connection(self, pid: str, offset: int) -> tuple[str, int, str | None] | None:
-        """(host, offset, time) of the latest genuine `connection received` line this backend
-        (pid) wrote before `offset`. A line that touches text which is not a record start (it
-        sits inside another record's names) is not genuine and is passed over."""
-        buf = self.buf
-        end = offset - self.base
-        rejected = False
-        for step in _SEARCH_STEPS:
-            lo = max(0, end - step)
-            for rx, marker in self.conn_markers:
-                i = buf.rfind(marker, lo, end)
-                while i >= 0:
-                    ls = buf.rfind(b"\n", 0, i) + 1
-                    le = buf.find(b"\n", i)
-                    found = self._conn_line(buf[ls:le].decode("utf-8", "replace"), rx, pid)
-                    if found:
-                        if self.genuine_neighbours(buf, ls, le):
-                            return found[0], self.base + ls, found[1]
-                        rejected = True
-                    i = buf.rfind(marker, lo, ls)
-            if lo == 0:
-                break
-        if rejected:
-            return _REJECTED
-        return None
+        """(host, stream offset, time) of this backend's genuine `connection received` line before
+        `offset`; REJECTED when only lines inside other records' names name it."""
+        return self.connections.find(self.buf, self.base, offset - self.base, pid)
 
     def genuine_neighbours(self, buf: bytes, ls: int, le: int) -> bool:
-        """The `connection received` line buf[ls:le] is followed by a record start: not text
-        inside another record's names. (Written inside names, such a line, at least 74 bytes with
-        its own prefix, cannot fit in one name of 63 bytes: it spans the separator between %u and
-        %d, and what is left of %d cannot hold the next line's time stamp and PID, so the next line
-        is never a record start. See docs/guard-log-integrity.md.)"""
-        if le < 0 or le + 1 >= len(buf):
-            return True   # nothing follows yet
-        ne = buf.find(b"\n", le + 1)
-        nxt = buf[le + 1:ne if ne >= 0 else len(buf)].decode("utf-8", "replace")
-        return self.start_rx.match(nxt) is not None or self.grammar.spanned_start(buf, le + 1) is not None
-
-    def _conn_line(self, line: str, rx: re.Pattern[str], pid: str) -> tuple[str, str | None] | None:
-        readings = self.grammar.readings(line)
-        if len(readings) != 1 or readings[0].groups.get("p") != pid:
-            return None
-        g = readings[0].groups
-        m = rx.fullmatch(readings[0].message)
-        return (m.group("host"), g.get("m") or g.get("t") or g.get("n")) if m else None
+        return self.connections.genuine_neighbours(buf, ls, le)
 
 
 def _rule_source(cat: Catalog, details: str) -> tuple[str | None, str | None]:
@@ -411,9 +373,6 @@ def _safe_time(stamp: str | None, log_timezone: str | None) -> str | None:
         return iso_time(stamp, log_timezone)
     except (ValueError, OverflowError):
         return None
-
-
-_REJECTED = ("", -1, None)   # a connection line was found for the PID, but none was genuine
 
 
 def _self_overlaps(marker: bytes) -> bool:
